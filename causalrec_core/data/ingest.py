@@ -1,0 +1,431 @@
+"""Read + map + clean + features + profile, in one DuckDB pass per stage.
+
+The engine is DuckDB (chosen by measurement, see ``bench/bench_ingest.py`` and BENCHMARKS.md):
+its CSV reader is the fastest here, and it keeps peak memory bounded on 10M-event logs by
+spilling to disk. Pandas frames appear only at the edges (previews, small side tables).
+
+Output, written into ``out_dir`` (the project store moves it into place atomically):
+
+``events.parquet``        canonical events (row_id, user_id, item_id, timestamp UTC, event, value,
+                          exposed, position, propensity, extra columns, flags)
+``rejected.parquet``      every dropped row with its reason (nothing is dropped silently)
+``users.parquet``         per-user features       ``items.parquet``  per-item features
+``interactions.parquet``  per user x item pair with dense ids (user_idx, item_idx), exposure, propensity
+``user_side.parquet`` / ``item_side.parquet``  side tables, when given
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from causalrec_core.data import features as feat
+from causalrec_core.data import profile as prof
+from causalrec_core.data.clean import CleaningOptions, report_entry, summarise
+from causalrec_core.data.io import FileFormat, RawSource, _first_line, file_sha256, normalise_column_names, sniff
+from causalrec_core.data.mapping import (
+    TimeParse,
+    canonical_event,
+    detect_time_parse,
+    validate_event_map,
+    validate_mapping,
+)
+from causalrec_core.data.schema import ROLE_COLUMN
+from causalrec_core.errors import DataError
+
+_MAX_EVENT_LABELS = 1000
+
+
+def q(name: str) -> str:
+    """Quote an SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """Quote an SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass
+class IngestResult:
+    """What :func:`ingest` produced: table paths, the cleaning report and the profile."""
+
+    out_dir: Path
+    tables: dict[str, Path]
+    mapping: dict[str, str]
+    event_map: dict[str, str | None]
+    file_format: FileFormat
+    time_parse: TimeParse
+    options: CleaningOptions
+    report: list[dict]
+    profile: dict
+    source_hash: str
+    content_hash: str
+    n_rows: int
+    source: dict = field(default_factory=dict)
+
+    def cleaning_report(self) -> dict:
+        return {"rules": self.report, "options": self.options.to_dict(),
+                "time_parse": self.time_parse.describe(), "event_map": self.event_map}
+
+
+def connect(tmp_dir: Path | None = None, memory_limit: str | None = None):
+    """A DuckDB connection set up for ingestion (UTC, bounded memory, spill folder)."""
+    import duckdb
+
+    con = duckdb.connect(config={"threads": max(os.cpu_count() or 1, 1)})
+    con.execute("SET TimeZone='UTC'")
+    con.execute(f"SET memory_limit={lit(memory_limit or os.environ.get('CAUSALREC_DUCKDB_MEMORY', '1GB'))}")
+    if tmp_dir is not None:
+        con.execute(f"SET temp_directory={lit(str(tmp_dir))}")
+    con.execute("SET preserve_insertion_order=true")
+    return con
+
+
+def _time_expr(col: str, tp: TimeParse) -> str:
+    x = f"NULLIF(trim(CAST({q(col)} AS VARCHAR)), '')"
+    if tp.kind == "epoch":
+        scale = {"s": 1, "ms": 1e3, "us": 1e6}[tp.unit]
+        d = f"(TRY_CAST({x} AS DOUBLE) / {scale})"
+        return f"CASE WHEN {d} BETWEEN -2e10 AND 2e10 THEN to_timestamp({d}) END"
+    if tp.fmt is None:
+        return f"TRY_CAST({x} AS TIMESTAMPTZ)"
+    return f"CAST(try_strptime({x}, {lit(tp.fmt)}) AS TIMESTAMPTZ)"
+
+
+def _bool_expr(col: str) -> str:
+    x = f"lower(trim(CAST({q(col)} AS VARCHAR)))"
+    return (f"CASE WHEN {x} IN ('1','true','t','yes','y','1.0') THEN true "
+            f"WHEN {x} IN ('0','false','f','no','n','0.0') THEN false END")
+
+
+def _raw_columns(con, src_sql: str, fmt: FileFormat) -> tuple[list[str], list[str]]:
+    try:
+        desc = con.execute(f"DESCRIBE SELECT * FROM {src_sql}").fetchall()
+    except Exception as err:  # duckdb.Error subclasses vary by version
+        raise DataError(f"Cannot read the file as {fmt.kind}: {_first_line(err)}") from None
+    raw = [r[0] for r in desc]
+    return raw, normalise_column_names(raw, fmt.has_header)
+
+
+def _event_labels(con, src_sql: str, raw_col: str) -> list[str]:
+    rows = con.execute(
+        f"SELECT DISTINCT lower(trim(CAST({q(raw_col)} AS VARCHAR))) FROM {src_sql} "
+        f"LIMIT {_MAX_EVENT_LABELS + 1}"
+    ).fetchall()
+    labels = [r[0] for r in rows if r[0] not in (None, "")]
+    if len(labels) > _MAX_EVENT_LABELS:
+        raise DataError(
+            f"The event column {raw_col!r} has more than {_MAX_EVENT_LABELS} distinct labels: "
+            "it is probably not the event column; map another one or none."
+        )
+    return sorted(labels)
+
+
+def ingest(
+    path: str | Path,
+    mapping: Mapping[str, str | None],
+    out_dir: str | Path,
+    *,
+    file_format: FileFormat | None = None,
+    event_map: Mapping[str, str | None] | None = None,
+    options: CleaningOptions | None = None,
+    default_event: str = "view",
+    items_path: str | Path | None = None,
+    users_path: str | Path | None = None,
+    memory_limit: str | None = None,
+) -> IngestResult:
+    """Read ``path``, map it to the canonical schema, clean it, build features and profile it.
+
+    Parameters
+    ----------
+    mapping : role -> column name (as in :func:`causalrec_core.data.io.preview`); roles
+        ``user``, ``item`` and ``timestamp`` are required, ``event`` is optional (every row is
+        ``default_event`` without it).
+    event_map : raw label -> canonical event (None = unknown). Missing labels are suggested.
+    options : what to do with flagged rows.
+
+    Raises
+    ------
+    DataError
+        Unreadable file, no data rows, no usable timestamps, or nothing left after cleaning.
+    """
+    path = Path(path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    options = options or CleaningOptions()
+    fmt = file_format or sniff(path)
+    if canonical_event(default_event) is None:
+        from causalrec_core.data.schema import CANONICAL_EVENTS
+        from causalrec_core.errors import invalid_choice
+
+        raise invalid_choice("default_event", default_event, CANONICAL_EVENTS)
+    spill = out_dir / ".spill"
+    con = connect(spill, memory_limit)
+    try:
+        with RawSource(path, fmt, tmp_dir=out_dir) as src:
+            result = _ingest(con, src, path, fmt, mapping, out_dir, event_map, options,
+                             canonical_event(default_event), items_path, users_path)
+    finally:
+        con.close()
+        if spill.exists():
+            import shutil
+
+            shutil.rmtree(spill, ignore_errors=True)
+    return result
+
+
+def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_event,
+            items_path, users_path) -> IngestResult:
+    src_sql = src.sql()
+    raw_cols, cols = _raw_columns(con, src_sql, fmt)
+    if fmt.kind == "csv" and len(cols) == 1 and fmt.notes:
+        raise DataError(f"{path.name!r}: {fmt.notes[0]} Choose the delimiter by hand.")
+    m = validate_mapping(mapping, cols)
+    by_name = dict(zip(cols, raw_cols))
+    rc = {role: by_name[col] for role, col in m.items()}  # role -> raw (DuckDB) column name
+
+    # -- timestamp format from a sample -------------------------------------------------------
+    sample = con.execute(
+        f"SELECT CAST({q(rc['timestamp'])} AS VARCHAR) FROM {src_sql} "
+        f"WHERE {q(rc['timestamp'])} IS NOT NULL LIMIT 2000"
+    ).fetchall()
+    if not sample:
+        n = con.execute(f"SELECT count(*) FROM {src_sql}").fetchone()[0]
+        if n == 0:
+            raise DataError(f"{path.name!r} has no data rows (only a header, or nothing readable).")
+        raise DataError(f"The timestamp column {m['timestamp']!r} is empty in every row.")
+    tp = detect_time_parse(pd.Series([s[0] for s in sample]))
+
+    # -- event labels -> canonical events --------------------------------------------------------
+    labels = _event_labels(con, src_sql, rc["event"]) if "event" in rc else []
+    emap = {lab: canonical_event(lab) for lab in labels}
+    if event_map:
+        emap.update({str(k).strip().lower(): v for k, v in validate_event_map(event_map).items()})
+    if labels:
+        cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in emap.items() if v)
+        ev_raw = f"lower(trim(CAST({q(rc['event'])} AS VARCHAR)))"
+        event_expr = f"CASE {ev_raw} {cases} ELSE NULL END" if cases else "CAST(NULL AS VARCHAR)"
+    else:
+        ev_raw = "CAST(NULL AS VARCHAR)"
+        event_expr = lit(default_event)
+
+    extras = [(c, by_name[c]) for c in cols if c not in m.values()
+              and c not in ("row_id", "flags", *ROLE_COLUMN.values())]
+    sel = [
+        "row_number() OVER () AS row_id",
+        f"NULLIF(trim(CAST({q(rc['user'])} AS VARCHAR)), '') AS user_id",
+        f"NULLIF(trim(CAST({q(rc['item'])} AS VARCHAR)), '') AS item_id",
+        f"{_time_expr(rc['timestamp'], tp)} AS timestamp",
+        f"NULLIF(trim(CAST({q(rc['timestamp'])} AS VARCHAR)), '') AS _ts_raw",
+        f"{event_expr} AS event",
+        f"{ev_raw} AS _event_raw",
+    ]
+    if "value" in rc:
+        v = f"NULLIF(trim(CAST({q(rc['value'])} AS VARCHAR)), '')"
+        sel += [f"TRY_CAST({v} AS DOUBLE) AS value", f"({v} IS NOT NULL AND TRY_CAST({v} AS DOUBLE) IS NULL) AS _value_bad"]
+    if "exposed" in rc:
+        x = f"NULLIF(trim(CAST({q(rc['exposed'])} AS VARCHAR)), '')"
+        sel += [f"{_bool_expr(rc['exposed'])} AS exposed", f"({x} IS NOT NULL AND {_bool_expr(rc['exposed'])} IS NULL) AS _exposed_bad"]
+    if "position" in rc:
+        x = f"NULLIF(trim(CAST({q(rc['position'])} AS VARCHAR)), '')"
+        sel += [f"TRY_CAST(TRY_CAST({x} AS DOUBLE) AS INTEGER) AS position",
+                f"({x} IS NOT NULL AND TRY_CAST(TRY_CAST({x} AS DOUBLE) AS INTEGER) IS NULL) AS _position_bad"]
+    if "propensity" in rc:
+        x = f"NULLIF(trim(CAST({q(rc['propensity'])} AS VARCHAR)), '')"
+        sel += [f"TRY_CAST({x} AS DOUBLE) AS propensity",
+                f"({x} IS NOT NULL AND TRY_CAST({x} AS DOUBLE) IS NULL) AS _propensity_bad"]
+    sel += [f"{q(raw)} AS {q(name)}" for name, raw in extras]
+    try:
+        con.execute(f"CREATE TEMP TABLE t AS SELECT {', '.join(sel)} FROM {src_sql}")
+    except Exception as err:
+        raise DataError(f"Cannot read {path.name!r}: {_first_line(err)}") from None
+
+    rows_read = con.execute("SELECT count(*) FROM t").fetchone()[0]
+    malformed = _malformed(con, fmt)
+    rows_in = rows_read + len(malformed)
+    if rows_in == 0:
+        raise DataError(f"{path.name!r} has no data rows (only a header, or nothing readable).")
+
+    # -- rule flags ---------------------------------------------------------------------------
+    has = {role: role in rc for role in ("value", "exposed", "position", "propensity")}
+    bad_value = ["_value_bad", "value < 0"] if has["value"] else []
+    if has["exposed"]:
+        bad_value.append("_exposed_bad")
+    if has["position"]:
+        bad_value += ["_position_bad", "position < 1"]
+    if has["propensity"]:
+        bad_value += ["_propensity_bad", "propensity <= 0", "propensity > 1"]
+    oor = " OR ".join(f"coalesce({b}, false)" for b in bad_value) or "false"
+    dup_cols = ["user_id", "item_id", "_ts_raw", "_event_raw"] + [
+        c for c in ("value", "exposed", "position", "propensity") if has.get(c)] + [q(n) for n, _ in extras]
+    bot_threshold = options.bot_threshold or _auto_bot_threshold(con)
+    con.execute(f"""
+        CREATE TEMP TABLE bots AS
+        SELECT user_id, count(*) AS n FROM t WHERE user_id IS NOT NULL
+        GROUP BY user_id HAVING count(*) > {int(bot_threshold)}""")
+    con.execute(f"""
+        CREATE TEMP TABLE f AS SELECT row_id,
+          user_id IS NULL AS r_missing_user,
+          item_id IS NULL AND user_id IS NOT NULL AS r_missing_item,
+          timestamp IS NULL AND user_id IS NOT NULL AND item_id IS NOT NULL AS r_bad_ts,
+          row_number() OVER (PARTITION BY {', '.join(dup_cols)} ORDER BY row_id) > 1 AS r_dup,
+          (event IS NULL AND _event_raw IS NOT NULL) OR (event IS NULL AND _event_raw IS NULL AND {lit(str(bool(labels)))} = 'True') AS r_unknown,
+          ({oor}) AS r_oor,
+          (timestamp < TIMESTAMPTZ '1990-01-01' OR timestamp > now() + INTERVAL 1 DAY) AS r_time,
+          user_id IN (SELECT user_id FROM bots) AS r_bot
+        FROM t""")
+    counts = con.execute("""SELECT count(*) FILTER (r_missing_user), count(*) FILTER (r_missing_item),
+        count(*) FILTER (r_bad_ts), count(*) FILTER (r_dup AND NOT (r_missing_user OR r_missing_item OR r_bad_ts)),
+        count(*) FILTER (r_unknown), count(*) FILTER (r_oor), count(*) FILTER (coalesce(r_time, false)),
+        count(*) FILTER (r_bot) FROM f""").fetchone()
+    n_miss_u, n_miss_i, n_bad_ts, n_dup, n_unknown, n_oor, n_time, n_bot = counts
+    n_bot_users = con.execute("SELECT count(*) FROM bots").fetchone()[0]
+    if n_bad_ts and n_bad_ts == rows_read - n_miss_u - n_miss_i:
+        ex = con.execute("SELECT _ts_raw FROM t WHERE _ts_raw IS NOT NULL LIMIT 3").fetchall()
+        raise DataError(
+            f"No value of the timestamp column {m['timestamp']!r} can be parsed as a time "
+            f"(examples: {', '.join(repr(e[0]) for e in ex) or 'all empty'}); map another column as "
+            "the timestamp, or convert it to epoch seconds, epoch milliseconds or ISO-8601."
+        )
+
+    drop = {"duplicate": options.duplicate == "drop", "unknown_event": options.unknown_event == "drop",
+            "out_of_range_value": options.out_of_range_value == "drop",
+            "implausible_time": options.implausible_time == "drop", "bot_user": options.bot_user == "drop"}
+    report = [
+        report_entry("malformed_line", len(malformed), True,
+                     "; ".join(sorted({e for _, _, e in malformed}))[:300]),
+        report_entry("missing_user_id", n_miss_u, True),
+        report_entry("missing_item_id", n_miss_i, True),
+        report_entry("unparseable_timestamp", n_bad_ts, True, f"parsed as {tp.describe()}"),
+        report_entry("duplicate", n_dup, drop["duplicate"]),
+        report_entry("unknown_event", n_unknown, drop["unknown_event"],
+                     ", ".join(sorted(k for k, v in emap.items() if v is None))[:300]),
+        report_entry("out_of_range_value", n_oor, drop["out_of_range_value"]),
+        report_entry("implausible_time", n_time, drop["implausible_time"]),
+        report_entry("bot_user", n_bot, drop["bot_user"],
+                     f"{n_bot_users} users with more than {int(bot_threshold)} events"
+                     + (" (automatic threshold)" if options.bot_threshold is None else "")),
+    ]
+    required_bad = "(f.r_missing_user OR f.r_missing_item OR f.r_bad_ts)"
+    reason = (
+        "CASE WHEN f.r_missing_user THEN 'missing_user_id' WHEN f.r_missing_item THEN 'missing_item_id' "
+        "WHEN f.r_bad_ts THEN 'unparseable_timestamp' "
+        + "".join(f"WHEN {cond} THEN '{rule}' " for rule, cond in (
+            ("duplicate", "f.r_dup"), ("unknown_event", "f.r_unknown"), ("out_of_range_value", "f.r_oor"),
+            ("implausible_time", "coalesce(f.r_time, false)"), ("bot_user", "f.r_bot")) if drop[rule])
+        + "END"
+    )
+    drop_cond = " OR ".join([required_bad] + [c for rule, c in (
+        ("duplicate", "f.r_dup"), ("unknown_event", "f.r_unknown"), ("out_of_range_value", "f.r_oor"),
+        ("implausible_time", "coalesce(f.r_time, false)"), ("bot_user", "f.r_bot")) if drop[rule]])
+    flags = ("NULLIF(concat_ws(';', " + ", ".join(
+        f"CASE WHEN {c} THEN '{rule}' END" for rule, c in (
+            ("duplicate", "f.r_dup"), ("unknown_event", "f.r_unknown"), ("out_of_range_value", "f.r_oor"),
+            ("implausible_time", "coalesce(f.r_time, false)"), ("bot_user", "f.r_bot"))) + "), '')")
+
+    def clean_col(name: str, bad: str) -> str:
+        return f"CASE WHEN {bad} THEN NULL ELSE t.{name} END AS {name}"
+
+    out_cols = ["t.row_id", "t.user_id", "t.item_id", "t.timestamp",
+                "coalesce(t.event, CASE WHEN t._event_raw IS NOT NULL OR " + lit(str(bool(labels)))
+                + " = 'True' THEN 'other' END) AS event"]
+    if has["value"]:
+        out_cols.append(clean_col("value", "coalesce(t.value < 0, false)"))
+    if has["exposed"]:
+        out_cols.append("t.exposed")
+    if has["position"]:
+        out_cols.append(clean_col("position", "coalesce(t.position < 1, false)"))
+    if has["propensity"]:
+        out_cols.append(clean_col("propensity", "coalesce(t.propensity <= 0 OR t.propensity > 1, false)"))
+    out_cols += [f"t.{q(n)}" for n, _ in extras]
+    out_cols.append(f"{flags} AS flags")
+    tables: dict[str, Path] = {}
+    con.execute(f"CREATE TEMP TABLE ev AS SELECT {', '.join(out_cols)} FROM t JOIN f USING (row_id) "
+                f"WHERE NOT ({drop_cond}) ORDER BY t.row_id")
+    rows_kept = con.execute("SELECT count(*) FROM ev").fetchone()[0]
+    if rows_kept == 0:
+        raise DataError(
+            f"No row of {path.name!r} is left after cleaning ({rows_in} read): "
+            + ", ".join(f"{r['rule']}={r['rows']}" for r in report if r["rows"])
+            + ". Check the column mapping and the cleaning options."
+        )
+    tables["events"] = _copy(con, "SELECT * FROM ev", out_dir / "events.parquet")
+
+    # rejected rows: required-field failures, rows dropped by choice, malformed lines
+    rej_cols = ["t.row_id", "t.user_id", "t.item_id", "t._ts_raw AS timestamp_raw", "t._event_raw AS event_raw"]
+    con.execute(f"CREATE TEMP TABLE rej AS SELECT {', '.join(rej_cols)}, {reason} AS reason, "
+                "CAST(NULL AS VARCHAR) AS raw_line FROM t JOIN f USING (row_id) "
+                f"WHERE {drop_cond}")
+    if malformed:
+        con.executemany("INSERT INTO rej VALUES (?, NULL, NULL, NULL, NULL, 'malformed_line', ?)",
+                        [(int(line), raw) for line, raw, _ in malformed])
+    tables["rejected"] = _copy(con, "SELECT * FROM rej ORDER BY row_id", out_dir / "rejected.parquet")
+    con.execute("DROP TABLE t")
+    con.execute("DROP TABLE f")
+
+    # -- side tables and features -------------------------------------------------------------------
+    side = {}
+    for key, side_path, id_role in (("item_side", items_path, "item"), ("user_side", users_path, "user")):
+        if side_path is not None:
+            side[key] = feat.load_side_table(con, Path(side_path), id_role, out_dir / f"{key}.parquet")
+            tables[key] = out_dir / f"{key}.parquet"
+    feat.build_features(con, has, side)
+    for name in ("users", "items", "interactions"):
+        tables[name] = _copy(con, f"SELECT * FROM {name}", out_dir / f"{name}.parquet")
+
+    dropped, flagged = summarise(report)
+    profile = prof.profile(con, rows_in=rows_in, dropped=dropped, flagged=flagged)
+    source_hash = file_sha256(path)
+    content_hash = hashlib.sha256(json.dumps(
+        {"source": source_hash, "mapping": m, "event_map": emap, "options": options.to_dict(),
+         "format": fmt.to_dict(), "default_event": default_event,
+         "side": {k: file_sha256(p) for k, p in (("items", items_path), ("users", users_path)) if p}},
+        sort_keys=True).encode()).hexdigest()
+    return IngestResult(
+        out_dir=out_dir, tables=tables, mapping=m, event_map=emap, file_format=fmt, time_parse=tp,
+        options=options, report=report, profile=profile, source_hash=source_hash,
+        content_hash=content_hash, n_rows=int(rows_kept),
+        source={"file": path.name, "size_bytes": path.stat().st_size, "format": fmt.to_dict(),
+                "items_file": Path(items_path).name if items_path else None,
+                "users_file": Path(users_path).name if users_path else None},
+    )
+
+
+def _copy(con, query: str, target: Path) -> Path:
+    tmp = target.with_suffix(".parquet.tmp")
+    con.execute(f"COPY ({query}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+    os.replace(tmp, target)
+    return target
+
+
+def _malformed(con, fmt: FileFormat) -> list[tuple[int, str, str]]:
+    if fmt.kind != "csv":
+        return []
+    try:
+        rows = con.execute("SELECT line, csv_line, error_type FROM reject_errors "
+                           "WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) ORDER BY line").fetchall()
+    except Exception:  # no rejects table when nothing was rejected
+        return []
+    offset = 1 if fmt.has_header else 0
+    return [(int(r[0]) - offset, str(r[1]), str(r[2])) for r in rows]
+
+
+def _auto_bot_threshold(con) -> int:
+    """Median + 8 MADs of log per-user event counts (robust), and never below 500 events."""
+    row = con.execute("""
+        WITH c AS (SELECT ln(count(*)) AS l FROM t WHERE user_id IS NOT NULL GROUP BY user_id),
+             m AS (SELECT median(l) AS med FROM c)
+        SELECT (SELECT med FROM m), median(abs(l - (SELECT med FROM m))) FROM c""").fetchone()
+    if row[0] is None:
+        return 500
+    med, mad = row
+    import math
+
+    return int(max(500, math.exp(med + 8 * 1.4826 * (mad or 0.0))))

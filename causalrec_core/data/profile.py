@@ -1,0 +1,123 @@
+"""Profile of a cleaned log: counts, funnel, long tails, time range, sparsity, data quality.
+
+Everything is computed in SQL over the temp tables ``ev``, ``users``, ``items`` and
+``interactions`` and returned as one JSON-serialisable dict (stored with the dataset).
+
+Definitions (stated in the UI next to each number):
+
+- ``funnel[step]``: events of ``step`` / events of the previous funnel step present in the log
+  (the first step is 1.0); ``funnel_users[step]``: distinct users with at least one ``step`` event.
+- ``gini_items``: Gini coefficient of events per item (0 = every item equally popular).
+- ``top_share``: share of all events held by the top 1%, 10% and 20% of items.
+- ``sparsity``: 1 - (distinct user x item pairs) / (users x items).
+"""
+
+from __future__ import annotations
+
+from causalrec_core.data.schema import CANONICAL_EVENTS, FUNNEL
+
+
+def _iso(ts) -> str | None:
+    return None if ts is None else ts.isoformat().replace("+00:00", "Z")
+
+
+def gini(sorted_counts: list[float]) -> float:
+    """Gini coefficient of non-negative values given in ascending order."""
+    n = len(sorted_counts)
+    total = float(sum(sorted_counts))
+    if n == 0 or total == 0:
+        return 0.0
+    cum = sum((i + 1) * v for i, v in enumerate(sorted_counts))
+    return float((2 * cum) / (n * total) - (n + 1) / n)
+
+
+def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, int]) -> dict:
+    """The profile dict of the cleaned events held in ``ev``."""
+    rows_kept, n_users, n_items, tmin, tmax = con.execute(
+        "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id), min(timestamp), max(timestamp) FROM ev"
+    ).fetchone()
+    ev_counts = dict(con.execute("SELECT event, count(*) FROM ev GROUP BY event").fetchall())
+    events = {e: int(ev_counts[e]) for e in CANONICAL_EVENTS if e in ev_counts}
+    users_per = dict(con.execute("SELECT event, count(DISTINCT user_id) FROM ev GROUP BY event").fetchall())
+    steps = [s for s in FUNNEL if s in events]
+    funnel, funnel_users, prev = {}, {}, None
+    for s in steps:
+        funnel[s] = 1.0 if prev is None else (events[s] / events[prev] if events[prev] else None)
+        funnel_users[s] = int(users_per.get(s, 0))
+        prev = s
+    n_pairs = con.execute("SELECT count(*) FROM interactions").fetchone()[0]
+
+    item_counts = [float(r[0]) for r in con.execute("SELECT n_events FROM items ORDER BY n_events").fetchall()]
+    total = sum(item_counts) or 1.0
+    desc = item_counts[::-1]
+    top_share = {}
+    for pct in (1, 10, 20):
+        k = max(1, int(round(len(desc) * pct / 100)))
+        top_share[f"top_{pct}pct"] = float(sum(desc[:k]) / total)
+    # Lorenz curve at 101 points (share of items -> share of events), for the long-tail chart
+    lorenz, cum, n = [], 0.0, len(item_counts)
+    marks = {int(round(i * n / 100)) for i in range(101)}
+    for i, v in enumerate([0.0] + item_counts):
+        cum += v
+        if i in marks:
+            lorenz.append([i / n if n else 0.0, cum / total])
+    pop_curve = [[i + 1, int(v)] for i, v in enumerate(desc[:2000])]
+
+    uq = con.execute("""SELECT quantile_cont(n_events, [0.1, 0.25, 0.5, 0.75, 0.9, 0.99]), max(n_events), avg(n_events)
+                        FROM users""").fetchone()
+    hist = con.execute("""
+        SELECT floor(log2(n_events))::INT AS b, count(*) FROM users GROUP BY b ORDER BY b""").fetchall()
+    user_hist = [{"events_from": int(2 ** b), "events_to": int(2 ** (b + 1) - 1), "users": int(c)} for b, c in hist]
+    span_days = (tmax - tmin).total_seconds() / 86400 if tmin is not None else 0.0
+    unit = "hour" if span_days <= 3 else ("day" if span_days <= 730 else "week")
+    over_time = [
+        {"period": _iso(p), "event": e, "events": int(c)}
+        for p, e, c in con.execute(
+            f"SELECT date_trunc('{unit}', timestamp) AS p, event, count(*) FROM ev GROUP BY p, event ORDER BY p, event"
+        ).fetchall()
+    ]
+    quality = _quality(con)
+    return {
+        "rows_in": int(rows_in),
+        "rows_kept": int(rows_kept),
+        "dropped": {k: int(v) for k, v in dropped.items()},
+        "flagged": {k: int(v) for k, v in flagged.items()},
+        "users": int(n_users),
+        "items": int(n_items),
+        "pairs": int(n_pairs),
+        "events": events,
+        "time_min": _iso(tmin),
+        "time_max": _iso(tmax),
+        "time_span_days": round(span_days, 4),
+        "funnel": funnel,
+        "funnel_users": funnel_users,
+        "sparsity": float(1 - n_pairs / (n_users * n_items)) if n_users and n_items else None,
+        "gini_items": gini(item_counts),
+        "top_share": top_share,
+        "lorenz": lorenz,
+        "popularity_curve": pop_curve,
+        "user_activity": {
+            "quantiles": dict(zip(["p10", "p25", "p50", "p75", "p90", "p99"], [float(x) for x in uq[0]])),
+            "max": int(uq[1]),
+            "mean": float(uq[2]),
+            "histogram": user_hist,
+        },
+        "events_over_time": {"unit": unit, "rows": over_time},
+        "quality": quality,
+    }
+
+
+def _quality(con) -> list[dict]:
+    cols = [r[0] for r in con.execute("DESCRIBE ev").fetchall()]
+    cols = [c for c in cols if c not in ("row_id",)]
+    exprs = ", ".join(
+        f'count(*) FILTER ("{c}" IS NULL), approx_count_distinct("{c}")' for c in cols)
+    row = con.execute(f"SELECT count(*), {exprs} FROM ev").fetchone()
+    types = dict((r[0], r[1]) for r in con.execute("DESCRIBE ev").fetchall())
+    n = row[0] or 1
+    out = []
+    for j, c in enumerate(cols):
+        missing, distinct = row[1 + 2 * j], row[2 + 2 * j]
+        out.append({"column": c, "type": str(types[c]), "missing": int(missing),
+                    "missing_share": float(missing / n), "distinct_approx": int(distinct)})
+    return out
