@@ -128,6 +128,22 @@ def _event_labels(con, src_sql: str, raw_col: str) -> list[str]:
     return sorted(labels)
 
 
+def event_labels(path: str | Path, fmt: FileFormat, column: str) -> list[str]:
+    """Distinct (lower-cased, trimmed) labels of ``column`` over the whole file, for the event map."""
+    con = connect()
+    try:
+        with RawSource(path, fmt) as src:
+            raw, cols = _raw_columns(con, src.sql(), fmt)
+            if column not in cols:
+                from causalrec_core.errors import ParameterError
+
+                raise ParameterError(f"column={column!r} is not a column of the file; choose one of: "
+                                     + ", ".join(map(repr, cols)) + ".")
+            return _event_labels(con, src.sql(), raw[cols.index(column)])
+    finally:
+        con.close()
+
+
 def ingest(
     path: str | Path,
     mapping: Mapping[str, str | None],
@@ -250,6 +266,12 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     rows_read = con.execute("SELECT count(*) FROM t").fetchone()[0]
     malformed = _malformed(con, fmt)
     rows_in = rows_read + len(malformed)
+    if malformed:
+        # Malformed lines keep their line number as row_id; the rows that were read take the numbers
+        # left free (row k -> k-th number not used by a malformed line), so every row_id is unique.
+        gaps = [line - j for j, (line, _, _) in enumerate(malformed, start=1)]
+        con.execute("CREATE TEMP TABLE _gap AS SELECT unnest(?::BIGINT[]) AS g", [gaps])
+        con.execute("UPDATE t SET row_id = row_id + (SELECT count(*) FROM _gap WHERE g < t.row_id)")
     if rows_in == 0:
         raise DataError(f"{path.name!r} has no data rows (only a header, or nothing readable).")
 
@@ -281,10 +303,23 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
           (timestamp < TIMESTAMPTZ '1990-01-01' OR timestamp > now() + INTERVAL 1 DAY) AS r_time,
           user_id IN (SELECT user_id FROM bots) AS r_bot
         FROM t""")
-    counts = con.execute("""SELECT count(*) FILTER (r_missing_user), count(*) FILTER (r_missing_item),
-        count(*) FILTER (r_bad_ts), count(*) FILTER (r_dup AND NOT (r_missing_user OR r_missing_item OR r_bad_ts)),
-        count(*) FILTER (r_unknown), count(*) FILTER (r_oor), count(*) FILTER (coalesce(r_time, false)),
-        count(*) FILTER (r_bot) FROM f""").fetchone()
+    drop = {"duplicate": options.duplicate == "drop", "unknown_event": options.unknown_event == "drop",
+            "out_of_range_value": options.out_of_range_value == "drop",
+            "implausible_time": options.implausible_time == "drop", "bot_user": options.bot_user == "drop"}
+    # A row counts once: a dropped row under its first reason (as in 'rejected'), a flag only on kept
+    # rows, so that rows_in == rows_kept + sum(dropped) and flagged counts match the 'flags' column.
+    rule_conds = [("duplicate", "r_dup"), ("unknown_event", "r_unknown"), ("out_of_range_value", "r_oor"),
+                  ("implausible_time", "r_time"), ("bot_user", "r_bot")]
+    earlier = ["r_missing_user", "r_missing_item", "r_bad_ts"]
+    dropping = " OR ".join(f"coalesce({c}, false)" for c in earlier + [c for r, c in rule_conds if drop[r]])
+    rule_counts = []
+    for rule, c in rule_conds:
+        before = " OR ".join(f"coalesce({e}, false)" for e in earlier)
+        rule_counts.append(f"count(*) FILTER (coalesce({c}, false) AND NOT ({before if drop[rule] else dropping}))")
+        if drop[rule]:
+            earlier.append(c)
+    counts = con.execute("SELECT count(*) FILTER (r_missing_user), count(*) FILTER (r_missing_item), "
+                         f"count(*) FILTER (r_bad_ts), {', '.join(rule_counts)} FROM f").fetchone()
     n_miss_u, n_miss_i, n_bad_ts, n_dup, n_unknown, n_oor, n_time, n_bot = counts
     n_bot_users = con.execute("SELECT count(*) FROM bots").fetchone()[0]
     if n_bad_ts and n_bad_ts == rows_read - n_miss_u - n_miss_i:
@@ -295,9 +330,6 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
             "the timestamp, or convert it to epoch seconds, epoch milliseconds or ISO-8601."
         )
 
-    drop = {"duplicate": options.duplicate == "drop", "unknown_event": options.unknown_event == "drop",
-            "out_of_range_value": options.out_of_range_value == "drop",
-            "implausible_time": options.implausible_time == "drop", "bot_user": options.bot_user == "drop"}
     report = [
         report_entry("malformed_line", len(malformed), True,
                      "; ".join(sorted({e for _, _, e in malformed}))[:300]),
@@ -409,8 +441,10 @@ def _malformed(con, fmt: FileFormat) -> list[tuple[int, str, str]]:
     if fmt.kind != "csv":
         return []
     try:
-        rows = con.execute("SELECT line, csv_line, error_type FROM reject_errors "
-                           "WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) ORDER BY line").fetchall()
+        # one line can report several errors (one per extra or missing column): count it once
+        rows = con.execute("SELECT line, any_value(csv_line), string_agg(DISTINCT error_type, ', ') "
+                           "FROM reject_errors WHERE scan_id = (SELECT max(scan_id) FROM reject_scans) "
+                           "GROUP BY line ORDER BY line").fetchall()
     except Exception:  # no rejects table when nothing was rejected
         return []
     offset = 1 if fmt.has_header else 0

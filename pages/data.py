@@ -1,0 +1,223 @@
+"""Data: import a behaviour log (detect, map, clean) and profile the project's datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from causalrec_core.data.clean import RULES, CleaningOptions
+from causalrec_core.data.export import to_csv_bytes
+from causalrec_core.data.importer import import_dataset
+from causalrec_core.data.ingest import event_labels
+from causalrec_core.data.io import DELIMITERS, ENCODINGS
+from causalrec_core.data.mapping import canonical_event
+from causalrec_core.data.schema import CANONICAL_EVENTS, ROLES
+from ui import charts
+from ui.common import flash, md, user_errors
+from ui.state import get_state, get_store
+from ui.uploads import detect, save_upload
+
+store = get_store()
+state = get_state()
+NONE = "— none —"
+UNKNOWN = "(unknown)"
+ROLE_HELP = {
+    "user": "who acted (required)", "item": "on what (required)", "timestamp": "when (required)",
+    "event": "view / click / cart / fav / purchase … (without it every row is a view)",
+    "value": "rating, price, dwell time …", "exposed": "the logging system showed the item (yes/no)",
+    "position": "slot where it was shown (1 = top)", "propensity": "probability that the logging policy showed it",
+}
+DELIM_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+st.title("Data")
+flash()
+if state.project_id is None:
+    st.info("Open or create a project on the Home page first.")
+    st.stop()
+project = store.get_project(state.project_id)
+st.caption(f"Project: {md(project.name)}")
+
+# ---------------------------------------------------------------------------------------------
+# Import
+# ---------------------------------------------------------------------------------------------
+datasets = store.list_datasets(project.id)
+with st.expander("Import a behaviour log", expanded=not datasets):
+    uploaded = st.file_uploader(
+        "Upload a behaviour log (CSV, TSV, Parquet or JSON lines)",
+        type=["csv", "tsv", "txt", "parquet", "pq", "jsonl", "json", "ndjson"], key="log_upload")
+    if uploaded is not None:
+        path = None
+        with user_errors("Reading the upload"):
+            path = save_upload(uploaded, store.root)
+        if path is not None:
+            oc1, oc2, oc3 = st.columns(3)
+            enc = oc1.selectbox("Encoding", ["detect", *ENCODINGS], key="imp_encoding")
+            delim = oc2.selectbox("Delimiter", ["detect", *DELIMITERS], key="imp_delim",
+                                  format_func=lambda d: DELIM_NAMES.get(d, d))
+            header = oc3.selectbox("First line", ["detect", "column names", "data"], key="imp_header")
+            overrides = {}
+            if enc != "detect":
+                overrides["encoding"] = enc
+            if delim != "detect":
+                overrides["delimiter"] = delim
+            if header != "detect":
+                overrides["has_header"] = header == "column names"
+            detected = None
+            with user_errors("Reading the file"):
+                detected = detect(str(path), path.stem, tuple(sorted(overrides.items())))
+            if detected is not None:
+                fmt, prev, sugg = detected
+                st.caption(
+                    f"Detected: {fmt.kind}"
+                    + (f", {fmt.encoding}, {DELIM_NAMES.get(fmt.delimiter, fmt.delimiter)}-separated, "
+                       f"{'with' if fmt.has_header else 'without'} a header row" if fmt.kind == "csv" else "")
+                )
+                for note in fmt.notes:
+                    st.warning(note)
+                st.dataframe(prev.head(50), hide_index=True, width="stretch", height=220)
+
+                st.markdown("**Map the columns** (suggestions are pre-selected; change any of them)")
+                cols = list(prev.columns)
+                mapping: dict[str, str | None] = {}
+                grid = st.columns(4)
+                for j, role in enumerate(ROLES):
+                    col, reason = sugg[role]
+                    options = [NONE, *cols]
+                    choice = grid[j % 4].selectbox(
+                        f"{role}", options, index=options.index(col) if col in cols else 0,
+                        key=f"map_{role}", help=f"{ROLE_HELP[role]}. Suggestion: {reason}.")
+                    mapping[role] = None if choice == NONE else choice
+
+                event_map: dict[str, str | None] = {}
+                if mapping.get("event"):
+                    labels = []
+                    with user_errors("Reading the event labels"):
+                        labels = event_labels(path, fmt, mapping["event"])
+                    if labels:
+                        st.markdown("**Event labels** → canonical events (unknown labels are kept as "
+                                    "'other' or dropped, as chosen below)")
+                        table = pd.DataFrame({"label": labels,
+                                              "canonical event": [canonical_event(x) or UNKNOWN for x in labels]})
+                        edited = st.data_editor(
+                            table, hide_index=True, disabled=["label"], key="event_map_editor",
+                            column_config={"canonical event": st.column_config.SelectboxColumn(
+                                options=[*CANONICAL_EVENTS, UNKNOWN], required=True)})
+                        event_map = {r["label"]: (None if r["canonical event"] == UNKNOWN else r["canonical event"])
+                                     for r in edited.to_dict("records")}
+
+                st.markdown("**Cleaning**: rows with missing ids, unparseable timestamps or malformed "
+                            "lines are always dropped and saved in a 'rejected' table. For the rest:")
+                ccols = st.columns(3)
+                choices = {}
+                for j, rule in enumerate(("duplicate", "unknown_event", "out_of_range_value",
+                                          "implausible_time", "bot_user")):
+                    default = CleaningOptions().__getattribute__(rule)
+                    choices[rule] = ccols[j % 3].radio(
+                        rule.replace("_", " "), ["keep", "drop"], index=["keep", "drop"].index(default),
+                        horizontal=True, key=f"clean_{rule}", help=RULES[rule][0])
+                bot_threshold = ccols[2].number_input(
+                    "bot threshold (events per user; 0 = automatic)", min_value=0, value=0, step=100,
+                    key="clean_bot_threshold")
+                sc1, sc2 = st.columns(2)
+                items_up = sc1.file_uploader("Item side table (optional; joined on its item id)",
+                                             type=["csv", "tsv", "txt", "parquet", "jsonl"], key="items_upload")
+                users_up = sc2.file_uploader("User side table (optional; joined on its user id)",
+                                             type=["csv", "tsv", "txt", "parquet", "jsonl"], key="users_upload")
+                default_name = Path(uploaded.name).stem[:100] or "dataset"
+                ds_name = st.text_input("Dataset name", value=default_name, max_chars=100, key="imp_name")
+                replace = st.checkbox("Replace a dataset with the same name", key="imp_replace")
+                if st.button("Import dataset", type="primary", key="imp_go"):
+                    with user_errors("Importing the dataset"), st.spinner("Reading, cleaning and profiling…"):
+                        options = CleaningOptions(**choices, bot_threshold=int(bot_threshold) or None)
+                        items_path = save_upload(items_up, store.root) if items_up else None
+                        users_path = save_upload(users_up, store.root) if users_up else None
+                        info = import_dataset(
+                            store, project.id, ds_name, path, mapping, file_format=fmt,
+                            event_map=event_map or None, options=options, items_path=items_path,
+                            users_path=users_path, replace=replace, source_name=uploaded.name)
+                        state.dataset_id = info.id
+                        state.flash = (f"Imported '{md(info.name)}': {info.n_rows:,} events kept of "
+                                       f"{info.profile['rows_in']:,} read.")
+                        st.rerun()
+
+# ---------------------------------------------------------------------------------------------
+# Profile of a dataset
+# ---------------------------------------------------------------------------------------------
+datasets = store.list_datasets(project.id)
+if not datasets:
+    st.info("No dataset in this project yet: import a log above.")
+    st.stop()
+ids = [d.id for d in datasets]
+if state.dataset_id not in ids:
+    state.dataset_id = ids[-1]
+by_id = {d.id: d for d in datasets}
+sel = st.selectbox("Dataset", ids, index=ids.index(state.dataset_id), key="dataset_picker",
+                   format_func=lambda i: f"{by_id[i].name} ({by_id[i].n_rows:,} events)")
+state.dataset_id = sel
+ds = by_id[sel]
+p = ds.profile
+
+st.subheader(f"Profile of {md(ds.name)}")
+m = st.columns(6)
+m[0].metric("Rows read", f"{p['rows_in']:,}")
+m[1].metric("Rows kept", f"{p['rows_kept']:,}", delta=f"-{p['rows_in'] - p['rows_kept']:,} dropped",
+            delta_color="off")
+m[2].metric("Users", f"{p['users']:,}")
+m[3].metric("Items", f"{p['items']:,}")
+m[4].metric("Sparsity", f"{p['sparsity']:.4%}" if p["sparsity"] is not None else "n/a",
+            help="1 − (distinct user×item pairs) / (users × items)")
+m[5].metric("Days covered", f"{p['time_span_days']:.1f}", help=f"{p['time_min']} → {p['time_max']} (UTC)")
+st.caption(f"Time range (UTC): {p['time_min']} → {p['time_max']}. Source: {md(ds.source.get('file'))}; "
+           f"content hash {ds.content_hash[:16]}…; saved {ds.created_at}.")
+
+tab_f, tab_t, tab_pop, tab_u, tab_q = st.tabs(
+    ["Funnel", "Over time", "Popularity long tail", "User activity", "Data quality & cleaning"])
+with tab_f:
+    if p["funnel"]:
+        st.plotly_chart(charts.funnel(p), width="stretch", key="chart_funnel")
+        st.dataframe(pd.DataFrame({
+            "step": list(p["funnel"]), "events": [p["events"][s] for s in p["funnel"]],
+            "conversion from previous step": [p["funnel"][s] for s in p["funnel"]],
+            "users reaching the step": [p["funnel_users"][s] for s in p["funnel"]]}),
+            hide_index=True, column_config={"conversion from previous step": st.column_config.NumberColumn(format="percent")})
+    else:
+        st.info("No funnel events (view, click, cart, fav, purchase) in this dataset.")
+    st.caption("Events per canonical type: " + ", ".join(f"{k} {v:,}" for k, v in p["events"].items()))
+with tab_t:
+    st.plotly_chart(charts.events_over_time(p), width="stretch", key="chart_time")
+with tab_pop:
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.popularity_long_tail(p), width="stretch", key="chart_tail")
+    c2.plotly_chart(charts.lorenz(p), width="stretch", key="chart_lorenz")
+    st.caption("Share of all events held by the top 1% / 10% / 20% of items: "
+               + " / ".join(f"{v:.1%}" for v in p["top_share"].values())
+               + f". Gini coefficient of events per item: {p['gini_items']:.3f} (0 = uniform).")
+with tab_u:
+    st.plotly_chart(charts.user_activity(p), width="stretch", key="chart_users")
+with tab_q:
+    st.markdown("**Cleaning report** (every rule, the rows it touched and what was done)")
+    rep = pd.DataFrame(ds.cleaning_report["rules"])[["rule", "rows", "action", "description", "detail"]]
+    st.dataframe(rep, hide_index=True, width="stretch")
+    st.caption(f"Timestamps parsed as {ds.cleaning_report.get('time_parse')}. "
+               f"Options: {json.dumps(ds.cleaning_report.get('options'))}")
+    st.markdown("**Columns of the cleaned events**")
+    st.dataframe(pd.DataFrame(p["quality"]), hide_index=True, width="stretch",
+                 column_config={"missing_share": st.column_config.NumberColumn(format="percent")})
+    st.markdown("**Column mapping**: " + ", ".join(f"{k} ← {md(v)}" for k, v in ds.mapping.items()))
+    d1, d2, d3 = st.columns(3)
+    if "rejected" in ds.tables:
+        rejected = store.load_table(ds.id, "rejected")
+        d1.download_button(f"Download rejected rows ({len(rejected):,}) as CSV", to_csv_bytes(rejected),
+                           file_name=f"{ds.name}-rejected.csv", mime="text/csv", key="dl_rejected")
+    d2.download_button("Download the profile (JSON)", json.dumps(p, indent=2).encode(),
+                       file_name=f"{ds.name}-profile.json", mime="application/json", key="dl_profile")
+    confirm = d3.checkbox("Confirm deletion", key="confirm_ds_delete")
+    if d3.button("Delete this dataset", disabled=not confirm, key="ds_delete"):
+        with user_errors("Deleting the dataset"):
+            store.delete_dataset(ds.id)
+            state.dataset_id = None
+            state.flash = f"Dataset '{md(ds.name)}' deleted."
+            st.rerun()

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers: app state, cached resources, shared widgets and charts."""
