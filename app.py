@@ -36,11 +36,15 @@ with st.sidebar:
             sample = next((p for p in projects if p.name == SAMPLE_PROJECT), projects[0])
             state.project_id = sample.id
         names = {p.id: p.name for p in projects}
-        chosen = st.selectbox("Project", ids, index=ids.index(state.project_id),
-                              format_func=lambda i: names[i], key="project_picker")
-        if chosen != state.project_id:
-            state.project_id = chosen
+
+        def _picked() -> None:
+            state.project_id = st.session_state["project_picker"]
             state.dataset_id = None
+
+        # The app state is the source of truth (pages change the project too): sync the widget to it.
+        st.session_state["project_picker"] = state.project_id
+        st.selectbox("Project", ids, format_func=lambda i: names[i], key="project_picker",
+                     on_change=_picked)
     else:
         state.project_id = None
         st.info("No project yet: create one on the Home page.")

@@ -21,9 +21,9 @@ left, right = st.columns([2, 1])
 with right:
     with st.form("create_project", clear_on_submit=True):
         st.subheader("New project")
-        name = st.text_input("Project name", max_chars=100)
+        name = st.text_input("Project name", max_chars=100, key="new_project_name")
         description = st.text_area("Description (optional)", height=68)
-        if st.form_submit_button("Create project", type="primary"):
+        if st.form_submit_button("Create project", type="primary", key="create_project_btn"):
             with user_errors("Creating the project"):
                 project = store.create_project(name, description)
                 state.project_id, state.dataset_id = project.id, None
@@ -58,7 +58,7 @@ with left:
 
     with st.expander("Rename or delete this project"):
         with st.form("rename_project"):
-            new_name = st.text_input("New name", value=project.name, max_chars=100)
+            new_name = st.text_input("New name", value=project.name, max_chars=100, key="rename_project_name")
             if st.form_submit_button("Rename"):
                 with user_errors("Renaming the project"):
                     store.rename_project(project.id, new_name)

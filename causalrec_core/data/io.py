@@ -177,6 +177,8 @@ def sniff(path: str | Path, **overrides) -> FileFormat:
     kind = overrides.get("kind")
     if kind is not None and kind not in FORMATS:
         raise invalid_choice("kind", kind, FORMATS)
+    if overrides.get("has_header") not in (None, True, False):
+        raise invalid_choice("has_header", overrides["has_header"], (True, False, None))
     if kind == "parquet" or (kind is None and sample[:4] == b"PAR1"):
         return FileFormat(kind="parquet", encoding="binary", delimiter="", has_header=True)
     if _looks_binary(sample):
@@ -276,8 +278,11 @@ class RawSource:
         if self.fmt.kind == "parquet":
             return f"read_parquet({p})"
         if self.fmt.kind == "jsonl":
-            return (f"read_json({p}, format='newline_delimited', records=true, "
-                    f"maximum_object_size={_MAX_LINE_BYTES}, ignore_errors=true)")
+            # Every value as plain text: a field whose type varies between lines is read as JSON,
+            # and a bare cast would keep the JSON quotes ('"i1"').
+            return (f"(SELECT json_extract_string(to_json(COLUMNS(*)), '$') FROM "
+                    f"read_json({p}, format='newline_delimited', records=true, "
+                    f"maximum_object_size={_MAX_LINE_BYTES}, ignore_errors=true))")
         return (
             f"read_csv({p}, delim={_sql_str(self.fmt.delimiter)}, header={str(self.fmt.has_header).lower()}, "
             f"quote='\"', escape='\"', all_varchar=true, ignore_errors=true, store_rejects=true, "

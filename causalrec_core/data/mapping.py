@@ -168,8 +168,9 @@ class Suggestion:
     reason: str
 
 
-def _content_guesses(df: pd.DataFrame, taken: set[str]) -> dict[str, Suggestion]:
-    """Guess roles from values for columns whose names gave nothing."""
+def _content_guesses(df: pd.DataFrame, taken: set[str],
+                     needed: Iterable[str] = REQUIRED_ROLES) -> dict[str, Suggestion]:
+    """Guess roles from values for columns whose names gave nothing (``needed``: roles still open)."""
     out: dict[str, Suggestion] = {}
     free = [c for c in df.columns if c not in taken]
     # timestamp: most parseable column among plausible ones
@@ -205,9 +206,8 @@ def _content_guesses(df: pd.DataFrame, taken: set[str]) -> dict[str, Suggestion]
         free.remove(best_e)
     # ids: remaining columns with many distinct values, in file order
     ids = [c for c in free if df[c].dropna().nunique() >= max(2, 0.05 * len(df))]
-    for role, col in zip(("user", "item"), ids):
-        if role not in taken:
-            out[role] = Suggestion(role, col, "many distinct values (in file order: user, then item)")
+    for role, col in zip([r for r in ("user", "item") if r in needed], ids, strict=False):
+        out[role] = Suggestion(role, col, "many distinct values (in file order: user, then item)")
     return out
 
 
@@ -222,7 +222,7 @@ def suggest_mapping(df: pd.DataFrame) -> dict[str, Suggestion]:
             used.add(col)
     missing_required = [r for r in REQUIRED_ROLES if r not in result]
     if missing_required:
-        for role, sug in _content_guesses(df, used | set()).items():
+        for role, sug in _content_guesses(df, set(used), missing_required).items():
             if role not in result and role in missing_required:
                 result[role] = sug
                 used.add(sug.column)
