@@ -72,41 +72,16 @@ def _side_cols(con, table: str, id_col: str) -> list[str]:
 
 
 def build_features(con, has: dict[str, bool], side: dict[str, str]) -> None:
-    """Create the temp tables ``users``, ``items`` and ``interactions`` from ``ev``."""
+    """Create the temp tables ``users``, ``items`` and ``interactions`` from ``ev``.
+
+    One GROUP BY over the events builds the pair table; users and items are aggregated from the
+    (much smaller) pair table, so the events are scanned twice in all (pairs, active days).
+    """
     events = _present_events(con)
-    counts = ", ".join(f"count(*) FILTER (event = '{e}') AS n_{e}" for e in events)
-    conv = ("CAST(count(*) FILTER (event = 'purchase') AS DOUBLE) / NULLIF(count(*) FILTER (event = 'view'), 0)"
+    counts = ", ".join(f"(count(*) FILTER (event = '{e}'))::INTEGER AS n_{e}" for e in events)
+    sums = ", ".join(f"sum(n_{e})::BIGINT AS n_{e}" for e in events)
+    conv = ("CAST(sum(n_purchase) AS DOUBLE) / NULLIF(sum(n_view), 0)"
             if "purchase" in events and "view" in events else "CAST(NULL AS DOUBLE)")
-    user_side = ""
-    user_join = ""
-    if "user_side" in side:
-        sc = _side_cols(con, "user_side", "user_id")
-        user_side = "".join(f", s.{_q(c)}" for c in sc if c not in ("n_events",))
-        user_join = "LEFT JOIN user_side s USING (user_id)"
-    con.execute(f"""
-        CREATE TEMP TABLE users AS
-        WITH a AS (
-          SELECT user_id, count(*) AS n_events, count(DISTINCT item_id) AS n_items, {counts},
-                 min(timestamp) AS first_ts, max(timestamp) AS last_ts,
-                 count(DISTINCT CAST(timestamp AS DATE)) AS active_days, {conv} AS conversion_rate
-          FROM ev GROUP BY user_id)
-        SELECT a.*, date_diff('second', a.last_ts, (SELECT max(timestamp) FROM ev)) / 86400.0 AS recency_days
-               {user_side}
-        FROM a {user_join} ORDER BY user_id""")
-    item_side = ""
-    item_join = ""
-    if "item_side" in side:
-        sc = _side_cols(con, "item_side", "item_id")
-        item_side = "".join(f", s.{_q(c)}" for c in sc if c not in ("n_events", "n_users"))
-        item_join = "LEFT JOIN item_side s USING (item_id)"
-    con.execute(f"""
-        CREATE TEMP TABLE items AS
-        WITH a AS (
-          SELECT item_id, count(*) AS n_events, count(DISTINCT user_id) AS n_users, {counts},
-                 {conv} AS conversion_rate
-          FROM ev GROUP BY item_id)
-        SELECT a.*, rank() OVER (ORDER BY a.n_events DESC) AS popularity_rank {item_side}
-        FROM a {item_join} ORDER BY item_id""")
     extra = []
     if has.get("exposed"):
         extra.append("bool_or(exposed) AS exposed")
@@ -118,13 +93,49 @@ def build_features(con, has: dict[str, bool], side: dict[str, str]) -> None:
         extra.append("min(position) AS position")
     if has.get("value"):
         extra.append("avg(value) AS mean_value")
-    purchased = ("count(*) FILTER (event = 'purchase') > 0" if "purchase" in events else "false")
+    purchased = "count(*) FILTER (event = 'purchase') > 0" if "purchase" in events else "false"
     con.execute(f"""
+        CREATE TEMP TABLE _pairs AS
+        SELECT user_id, item_id, count(*)::INTEGER AS n_events, {counts}, {purchased} AS purchased,
+               {''.join(e + ', ' for e in extra)} min(timestamp) AS first_ts, max(timestamp) AS last_ts
+        FROM ev GROUP BY user_id, item_id""")
+
+    user_side = user_join = ""
+    if "user_side" in side:
+        sc = _side_cols(con, "user_side", "user_id")
+        user_side = "".join(f", s.{_q(c)}" for c in sc if c not in ("n_events",))
+        user_join = "LEFT JOIN user_side s USING (user_id)"
+    con.execute(f"""
+        CREATE TEMP TABLE users AS
+        WITH a AS (
+          SELECT user_id, sum(n_events)::BIGINT AS n_events, count(*) AS n_items, {sums},
+                 min(first_ts) AS first_ts, max(last_ts) AS last_ts, {conv} AS conversion_rate
+          FROM _pairs GROUP BY user_id),
+        d AS (SELECT user_id, count(*) AS active_days
+              FROM (SELECT DISTINCT user_id, CAST(timestamp AS DATE) FROM ev) GROUP BY user_id)
+        SELECT a.user_id, a.n_events, a.n_items, {', '.join(f'a.n_{e}' for e in events)}, a.first_ts,
+               a.last_ts, d.active_days, a.conversion_rate,
+               date_diff('second', a.last_ts, (SELECT max(last_ts) FROM a)) / 86400.0 AS recency_days
+               {user_side}
+        FROM a JOIN d USING (user_id) {user_join} ORDER BY a.user_id""")
+
+    item_side = item_join = ""
+    if "item_side" in side:
+        sc = _side_cols(con, "item_side", "item_id")
+        item_side = "".join(f", s.{_q(c)}" for c in sc if c not in ("n_events", "n_users"))
+        item_join = "LEFT JOIN item_side s USING (item_id)"
+    con.execute(f"""
+        CREATE TEMP TABLE items AS
+        WITH a AS (
+          SELECT item_id, sum(n_events)::BIGINT AS n_events, count(*) AS n_users, {sums},
+                 {conv} AS conversion_rate
+          FROM _pairs GROUP BY item_id)
+        SELECT a.*, rank() OVER (ORDER BY a.n_events DESC) AS popularity_rank {item_side}
+        FROM a {item_join} ORDER BY item_id""")
+    con.execute("""
         CREATE TEMP TABLE interactions AS
-        WITH ui AS (SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 AS user_idx FROM users),
-             ii AS (SELECT item_id, row_number() OVER (ORDER BY item_id) - 1 AS item_idx FROM items),
-             p AS (SELECT user_id, item_id, count(*) AS n_events, {counts}, {purchased} AS purchased,
-                          {''.join(e + ', ' for e in extra)} min(timestamp) AS first_ts, max(timestamp) AS last_ts
-                   FROM ev GROUP BY user_id, item_id)
-        SELECT ui.user_idx, ii.item_idx, p.* FROM p JOIN ui USING (user_id) JOIN ii USING (item_id)
+        WITH ui AS (SELECT user_id, (row_number() OVER (ORDER BY user_id) - 1)::INTEGER AS user_idx FROM users),
+             ii AS (SELECT item_id, (row_number() OVER (ORDER BY item_id) - 1)::INTEGER AS item_idx FROM items)
+        SELECT ui.user_idx, ii.item_idx, p.* FROM _pairs p JOIN ui USING (user_id) JOIN ii USING (item_id)
         ORDER BY ui.user_idx, ii.item_idx""")
+    con.execute("DROP TABLE _pairs")

@@ -219,29 +219,15 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
         raise DataError(f"The timestamp column {m['timestamp']!r} is empty in every row.")
     tp = detect_time_parse(pd.Series([s[0] for s in sample]))
 
-    # -- event labels -> canonical events --------------------------------------------------------
-    labels = _event_labels(con, src_sql, rc["event"]) if "event" in rc else []
-    emap = {lab: canonical_event(lab) for lab in labels}
-    if event_map:
-        emap.update({str(k).strip().lower(): v for k, v in validate_event_map(event_map).items()})
-    if labels:
-        cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in emap.items() if v)
-        ev_raw = f"lower(trim(CAST({q(rc['event'])} AS VARCHAR)))"
-        event_expr = f"CASE {ev_raw} {cases} ELSE NULL END" if cases else "CAST(NULL AS VARCHAR)"
-    else:
-        ev_raw = "CAST(NULL AS VARCHAR)"
-        event_expr = lit(default_event)
-
     extras = [(c, by_name[c]) for c in cols if c not in m.values()
               and c not in ("row_id", "flags", *ROLE_COLUMN.values())]
+    ev_raw = f"lower(trim(CAST({q(rc['event'])} AS VARCHAR)))" if "event" in rc else "CAST(NULL AS VARCHAR)"
     sel = [
-        "row_number() OVER () AS row_id",
         f"NULLIF(trim(CAST({q(rc['user'])} AS VARCHAR)), '') AS user_id",
         f"NULLIF(trim(CAST({q(rc['item'])} AS VARCHAR)), '') AS item_id",
         f"{_time_expr(rc['timestamp'], tp)} AS timestamp",
-        f"NULLIF(trim(CAST({q(rc['timestamp'])} AS VARCHAR)), '') AS _ts_raw",
-        f"{event_expr} AS event",
-        f"{ev_raw} AS _event_raw",
+        f"NULLIF(trim(CAST({q(rc['timestamp'])} AS VARCHAR)), '') AS _ts_raw0",
+        f"NULLIF({ev_raw}, '') AS _event_raw",
     ]
     if "value" in rc:
         v = f"NULLIF(trim(CAST({q(rc['value'])} AS VARCHAR)), '')"
@@ -259,21 +245,45 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
                 f"({x} IS NOT NULL AND TRY_CAST({x} AS DOUBLE) IS NULL) AS _propensity_bad"]
     sel += [f"{q(raw)} AS {q(name)}" for name, raw in extras]
     try:
-        con.execute(f"CREATE TEMP TABLE t AS SELECT {', '.join(sel)} FROM {src_sql}")
+        # The raw timestamp text is kept only where it did not parse (for 'rejected' and messages).
+        con.execute(f"CREATE TEMP TABLE t AS SELECT * EXCLUDE (_ts_raw0), "
+                    f"CASE WHEN timestamp IS NULL THEN _ts_raw0 END AS _ts_raw "
+                    f"FROM (SELECT {', '.join(sel)} FROM {src_sql})")
     except Exception as err:
         raise DataError(f"Cannot read {path.name!r}: {_first_line(err)}") from None
 
     rows_read = con.execute("SELECT count(*) FROM t").fetchone()[0]
     malformed = _malformed(con, fmt)
     rows_in = rows_read + len(malformed)
+    # t keeps the file's order (preserve_insertion_order), so rowid + 1 is the data-row number.
+    # Malformed lines keep their line number as row_id; the rows that were read take the numbers
+    # left free (row k -> k-th number not used by a malformed line), so every row_id is unique.
+    row_id = "(t.rowid + 1)"
     if malformed:
-        # Malformed lines keep their line number as row_id; the rows that were read take the numbers
-        # left free (row k -> k-th number not used by a malformed line), so every row_id is unique.
         gaps = [line - j for j, (line, _, _) in enumerate(malformed, start=1)]
         con.execute("CREATE TEMP TABLE _gap AS SELECT unnest(?::BIGINT[]) AS g", [gaps])
-        con.execute("UPDATE t SET row_id = row_id + (SELECT count(*) FROM _gap WHERE g < t.row_id)")
+        row_id = "(t.rowid + 1 + (SELECT count(*) FROM _gap WHERE g < t.rowid + 1))"
     if rows_in == 0:
         raise DataError(f"{path.name!r} has no data rows (only a header, or nothing readable).")
+
+    # -- event labels -> canonical events (from the loaded table: no second read of the file) ----
+    labels = []
+    if "event" in rc:
+        labels = sorted(r[0] for r in con.execute(
+            f"SELECT DISTINCT _event_raw FROM t WHERE _event_raw IS NOT NULL LIMIT {_MAX_EVENT_LABELS + 1}"
+        ).fetchall())
+        if len(labels) > _MAX_EVENT_LABELS:
+            raise DataError(
+                f"The event column {m['event']!r} has more than {_MAX_EVENT_LABELS} distinct labels: "
+                "it is probably not the event column; map another one or none.")
+    emap = {lab: canonical_event(lab) for lab in labels}
+    if event_map:
+        emap.update({str(k).strip().lower(): v for k, v in validate_event_map(event_map).items()})
+    if labels:
+        cases = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in emap.items() if v)
+        event_expr = f"(CASE t._event_raw {cases} ELSE NULL END)" if cases else "CAST(NULL AS VARCHAR)"
+    else:
+        event_expr = lit(default_event)
 
     # -- rule flags ---------------------------------------------------------------------------
     has = {role: role in rc for role in ("value", "exposed", "position", "propensity")}
@@ -285,20 +295,29 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     if has["propensity"]:
         bad_value += ["_propensity_bad", "propensity <= 0", "propensity > 1"]
     oor = " OR ".join(f"coalesce({b}, false)" for b in bad_value) or "false"
-    dup_cols = ["user_id", "item_id", "_ts_raw", "_event_raw"] + [
+    dup_cols = ["user_id", "item_id", "timestamp", "_ts_raw", "_event_raw"] + [
         c for c in ("value", "exposed", "position", "propensity") if has.get(c)] + [q(n) for n, _ in extras]
+    # Exact duplicates: rows whose 64-bit hash repeats are candidates; the exact comparison of
+    # every column runs only on them (a hash collision can never drop a row).
+    dup_list = ", ".join(dup_cols)
+    con.execute(f"""
+        CREATE TEMP TABLE dups AS
+        WITH k AS (SELECT hash({dup_list}) AS h FROM t GROUP BY h HAVING count(*) > 1),
+             c AS (SELECT rowid AS rid, row_number() OVER (PARTITION BY {dup_list} ORDER BY rowid) AS rn
+                   FROM t WHERE hash({dup_list}) IN (SELECT h FROM k))
+        SELECT rid FROM c WHERE rn > 1""")
     bot_threshold = options.bot_threshold or _auto_bot_threshold(con)
     con.execute(f"""
         CREATE TEMP TABLE bots AS
         SELECT user_id, count(*) AS n FROM t WHERE user_id IS NOT NULL
         GROUP BY user_id HAVING count(*) > {int(bot_threshold)}""")
     con.execute(f"""
-        CREATE TEMP TABLE f AS SELECT row_id,
+        CREATE TEMP TABLE f AS SELECT t.rowid AS rid, {event_expr} AS event,
           user_id IS NULL AS r_missing_user,
           item_id IS NULL AND user_id IS NOT NULL AS r_missing_item,
           timestamp IS NULL AND user_id IS NOT NULL AND item_id IS NOT NULL AS r_bad_ts,
-          row_number() OVER (PARTITION BY {', '.join(dup_cols)} ORDER BY row_id) > 1 AS r_dup,
-          (event IS NULL AND _event_raw IS NOT NULL) OR (event IS NULL AND _event_raw IS NULL AND {lit(str(bool(labels)))} = 'True') AS r_unknown,
+          t.rowid IN (SELECT rid FROM dups) AS r_dup,
+          {event_expr} IS NULL AND {lit(str(bool(labels)))} = 'True' AS r_unknown,
           ({oor}) AS r_oor,
           (timestamp < TIMESTAMPTZ '1990-01-01' OR timestamp > now() + INTERVAL 1 DAY) AS r_time,
           user_id IN (SELECT user_id FROM bots) AS r_bot
@@ -365,9 +384,8 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     def clean_col(name: str, bad: str) -> str:
         return f"CASE WHEN {bad} THEN NULL ELSE t.{name} END AS {name}"
 
-    out_cols = ["t.row_id", "t.user_id", "t.item_id", "t.timestamp",
-                "coalesce(t.event, CASE WHEN t._event_raw IS NOT NULL OR " + lit(str(bool(labels)))
-                + " = 'True' THEN 'other' END) AS event"]
+    out_cols = [f"{row_id} AS row_id", "t.user_id", "t.item_id", "t.timestamp",
+                "coalesce(f.event, 'other') AS event"]
     if has["value"]:
         out_cols.append(clean_col("value", "coalesce(t.value < 0, false)"))
     if has["exposed"]:
@@ -379,8 +397,9 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     out_cols += [f"t.{q(n)}" for n, _ in extras]
     out_cols.append(f"{flags} AS flags")
     tables: dict[str, Path] = {}
-    con.execute(f"CREATE TEMP TABLE ev AS SELECT {', '.join(out_cols)} FROM t JOIN f USING (row_id) "
-                f"WHERE NOT ({drop_cond}) ORDER BY t.row_id")
+    # f was built from t in t's order, so the positional join keeps the file order without a sort.
+    con.execute(f"CREATE TEMP TABLE ev AS SELECT {', '.join(out_cols)} FROM t POSITIONAL JOIN f "
+                f"WHERE NOT ({drop_cond})")
     rows_kept = con.execute("SELECT count(*) FROM ev").fetchone()[0]
     if rows_kept == 0:
         raise DataError(
@@ -391,12 +410,13 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     tables["events"] = _copy(con, "SELECT * FROM ev", out_dir / "events.parquet")
 
     # rejected rows: required-field failures, rows dropped by choice, malformed lines
-    rej_cols = ["t.row_id", "t.user_id", "t.item_id", "t._ts_raw AS timestamp_raw", "t._event_raw AS event_raw"]
+    rej_cols = [f"{row_id} AS row_id", "t.user_id", "t.item_id", "t.timestamp",
+                "t._ts_raw AS timestamp_raw", "t._event_raw AS event_raw"]
     con.execute(f"CREATE TEMP TABLE rej AS SELECT {', '.join(rej_cols)}, {reason} AS reason, "
-                "CAST(NULL AS VARCHAR) AS raw_line FROM t JOIN f USING (row_id) "
+                "CAST(NULL AS VARCHAR) AS raw_line FROM t POSITIONAL JOIN f "
                 f"WHERE {drop_cond}")
     if malformed:
-        con.executemany("INSERT INTO rej VALUES (?, NULL, NULL, NULL, NULL, 'malformed_line', ?)",
+        con.executemany("INSERT INTO rej VALUES (?, NULL, NULL, NULL, NULL, NULL, 'malformed_line', ?)",
                         [(int(line), raw) for line, raw, _ in malformed])
     tables["rejected"] = _copy(con, "SELECT * FROM rej ORDER BY row_id", out_dir / "rejected.parquet")
     con.execute("DROP TABLE t")
@@ -432,7 +452,7 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
 
 def _copy(con, query: str, target: Path) -> Path:
     tmp = target.with_suffix(".parquet.tmp")
-    con.execute(f"COPY ({query}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION zstd)")
+    con.execute(f"COPY ({query}) TO {lit(str(tmp))} (FORMAT parquet, COMPRESSION snappy)")
     os.replace(tmp, target)
     return target
 

@@ -33,12 +33,16 @@ def gini(sorted_counts: list[float]) -> float:
 
 def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, int]) -> dict:
     """The profile dict of the cleaned events held in ``ev``."""
-    rows_kept, n_users, n_items, tmin, tmax = con.execute(
-        "SELECT count(*), count(DISTINCT user_id), count(DISTINCT item_id), min(timestamp), max(timestamp) FROM ev"
-    ).fetchone()
-    ev_counts = dict(con.execute("SELECT event, count(*) FROM ev GROUP BY event").fetchall())
-    events = {e: int(ev_counts[e]) for e in CANONICAL_EVENTS if e in ev_counts}
-    users_per = dict(con.execute("SELECT event, count(DISTINCT user_id) FROM ev GROUP BY event").fetchall())
+    # Counts come from the (small) users and items tables rather than from the events again.
+    rows_kept, n_users, tmin, tmax = con.execute(
+        "SELECT sum(n_events), count(*), min(first_ts), max(last_ts) FROM users").fetchone()
+    n_items = con.execute("SELECT count(*) FROM items").fetchone()[0]
+    present = [e for e in CANONICAL_EVENTS
+               if f"n_{e}" in {r[0] for r in con.execute("DESCRIBE users").fetchall()}]
+    row = con.execute("SELECT " + ", ".join(
+        f"sum(n_{e}), count(*) FILTER (n_{e} > 0)" for e in present) + " FROM users").fetchone() if present else ()
+    events = {e: int(row[2 * j]) for j, e in enumerate(present) if row[2 * j]}
+    users_per = {e: int(row[2 * j + 1]) for j, e in enumerate(present)}
     steps = [s for s in FUNNEL if s in events]
     funnel, funnel_users, prev = {}, {}, None
     for s in steps:

@@ -227,7 +227,10 @@ def test_implausible_times_flagged(run_ingest):
 def test_implausible_times_dropped(run_ingest):
     ing = run_ingest(IMPLAUSIBLE, options=CleaningOptions(implausible_time="drop"))
     assert ing.profile["dropped"] == {"implausible_time": 2}
-    assert ing.rejected["timestamp_raw"].tolist() == ["1970-01-01T00:00:05Z", "2100-01-01"]
+    # a time that parsed is kept parsed (the raw text is kept only where it did not parse)
+    assert ing.rejected["timestamp"].tolist() == [pd.Timestamp("1970-01-01 00:00:05", tz="UTC"),
+                                                  pd.Timestamp("2100-01-01", tz="UTC")]
+    assert ing.rejected["timestamp_raw"].isna().all()
 
 
 def test_implausible_epoch_times(run_ingest):
@@ -376,7 +379,7 @@ def test_ingest_writes_every_table_and_describes_itself(run_ingest):
     assert set(res.tables) == {"events", "rejected", "users", "items", "interactions"}
     assert all(p.exists() and p.suffix == ".parquet" for p in res.tables.values())
     assert list(ing.events.columns) == ["row_id", "user_id", "item_id", "timestamp", "event", "flags"]
-    assert list(ing.rejected.columns) == ["row_id", "user_id", "item_id", "timestamp_raw", "event_raw",
+    assert list(ing.rejected.columns) == ["row_id", "user_id", "item_id", "timestamp", "timestamp_raw", "event_raw",
                                           "reason", "raw_line"]
     assert res.mapping == {"user": "user_id", "item": "item_id", "timestamp": "timestamp", "event": "event"}
     assert res.source["file"] == "log.csv"
