@@ -204,7 +204,7 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     if fmt.kind == "csv" and len(cols) == 1 and fmt.notes:
         raise DataError(f"{path.name!r}: {fmt.notes[0]} Choose the delimiter by hand.")
     m = validate_mapping(mapping, cols)
-    by_name = dict(zip(cols, raw_cols))
+    by_name = dict(zip(cols, raw_cols, strict=False))
     rc = {role: by_name[col] for role, col in m.items()}  # role -> raw (DuckDB) column name
 
     # -- timestamp format from a sample -------------------------------------------------------

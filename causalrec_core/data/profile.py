@@ -101,7 +101,7 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
         "lorenz": lorenz,
         "popularity_curve": pop_curve,
         "user_activity": {
-            "quantiles": dict(zip(["p10", "p25", "p50", "p75", "p90", "p99"], [float(x) for x in uq[0]])),
+            "quantiles": dict(zip(["p10", "p25", "p50", "p75", "p90", "p99"], [float(x) for x in uq[0]], strict=False)),
             "max": int(uq[1]),
             "mean": float(uq[2]),
             "histogram": user_hist,
