@@ -258,3 +258,14 @@ def test_subprocess_bad_input(write):
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+
+
+def test_sample_data_is_reproduced_by_the_cli(tmp_path):
+    """sample_data/ is exactly what `causalrec simulate --users 2000 --items 500 --seed 7` writes."""
+    from causalrec_core.sample import SAMPLE_ITEMS, SAMPLE_SEED, SAMPLE_USERS, sample_data_dir
+
+    out = tmp_path / "sample"
+    assert main(["simulate", "--users", str(SAMPLE_USERS), "--items", str(SAMPLE_ITEMS),
+                 "--seed", str(SAMPLE_SEED), "--out", str(out), "--json"]) == 0
+    for name in ("events.csv", "users.csv", "items.csv", "truth.json", "README.md"):
+        assert (out / name).read_bytes() == (sample_data_dir() / name).read_bytes(), name
