@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -53,11 +54,17 @@ with st.expander("Import a behaviour log", expanded=not datasets):
         with user_errors("Reading the upload"):
             path = save_upload(uploaded, store.root)
         if path is not None:
+            # Core messages name the stored copy ('<sha256>.upload'): show the user's file name.
+            names = {path.name: uploaded.name}
+            # The import widgets are keyed by the file's content (and the mapping ones by the
+            # reading options too), so that another file starts from its own suggestions and
+            # name instead of inheriting the previous file's choices.
+            fkey = path.stem[:16]
             oc1, oc2, oc3 = st.columns(3)
-            enc = oc1.selectbox("Encoding", ["detect", *ENCODINGS], key="imp_encoding")
-            delim = oc2.selectbox("Delimiter", ["detect", *DELIMITERS], key="imp_delim",
+            enc = oc1.selectbox("Encoding", ["detect", *ENCODINGS], key=f"imp_encoding_{fkey}")
+            delim = oc2.selectbox("Delimiter", ["detect", *DELIMITERS], key=f"imp_delim_{fkey}",
                                   format_func=lambda d: DELIM_NAMES.get(d, d))
-            header = oc3.selectbox("First line", ["detect", "column names", "data"], key="imp_header")
+            header = oc3.selectbox("First line", ["detect", "column names", "data"], key=f"imp_header_{fkey}")
             overrides = {}
             if enc != "detect":
                 overrides["encoding"] = enc
@@ -65,8 +72,9 @@ with st.expander("Import a behaviour log", expanded=not datasets):
                 overrides["delimiter"] = delim
             if header != "detect":
                 overrides["has_header"] = header == "column names"
+            mkey = f"{fkey}_{enc}_{DELIM_NAMES.get(delim, delim)}_{header}".replace(" ", "-")
             detected = None
-            with user_errors("Reading the file"):
+            with user_errors("Reading the file", names):
                 detected = detect(str(path), path.stem, tuple(sorted(overrides.items())))
             if detected is not None:
                 fmt, prev, sugg = detected
@@ -76,7 +84,7 @@ with st.expander("Import a behaviour log", expanded=not datasets):
                        f"{'with' if fmt.has_header else 'without'} a header row" if fmt.kind == "csv" else "")
                 )
                 for note in fmt.notes:
-                    st.warning(note)
+                    st.warning(md(note))
                 st.dataframe(prev.head(50), hide_index=True, width="stretch", height=220)
 
                 st.markdown("**Map the columns** (suggestions are pre-selected; change any of them)")
@@ -88,21 +96,22 @@ with st.expander("Import a behaviour log", expanded=not datasets):
                     options = [NONE, *cols]
                     choice = grid[j % 4].selectbox(
                         f"{role}", options, index=options.index(col) if col in cols else 0,
-                        key=f"map_{role}", help=f"{ROLE_HELP[role]}. Suggestion: {reason}.")
+                        key=f"map_{role}_{mkey}", help=f"{ROLE_HELP[role]}. Suggestion: {reason}.")
                     mapping[role] = None if choice == NONE else choice
 
                 event_map: dict[str, str | None] = {}
                 if mapping.get("event"):
                     labels = []
-                    with user_errors("Reading the event labels"):
+                    with user_errors("Reading the event labels", names):
                         labels = event_labels(path, fmt, mapping["event"])
                     if labels:
                         st.markdown("**Event labels** → canonical events (unknown labels are kept as "
                                     "'other' or dropped, as chosen below)")
                         table = pd.DataFrame({"label": labels,
                                               "canonical event": [canonical_event(x) or UNKNOWN for x in labels]})
+                        ekey = hashlib.sha1(mapping["event"].encode()).hexdigest()[:8]  # per event column
                         edited = st.data_editor(
-                            table, hide_index=True, disabled=["label"], key="event_map_editor",
+                            table, hide_index=True, disabled=["label"], key=f"event_map_{mkey}_{ekey}",
                             column_config={"canonical event": st.column_config.SelectboxColumn(
                                 options=[*CANONICAL_EVENTS, UNKNOWN], required=True)})
                         event_map = {r["label"]: (None if r["canonical event"] == UNKNOWN else r["canonical event"])
@@ -127,13 +136,16 @@ with st.expander("Import a behaviour log", expanded=not datasets):
                 users_up = sc2.file_uploader("User side table (optional; joined on its user id)",
                                              type=["csv", "tsv", "txt", "parquet", "jsonl"], key="users_upload")
                 default_name = Path(uploaded.name).stem[:100] or "dataset"
-                ds_name = st.text_input("Dataset name", value=default_name, max_chars=100, key="imp_name")
-                replace = st.checkbox("Replace a dataset with the same name", key="imp_replace")
+                ds_name = st.text_input("Dataset name", value=default_name, max_chars=100, key=f"imp_name_{fkey}")
+                replace = st.checkbox("Replace a dataset with the same name", key=f"imp_replace_{fkey}")
                 if st.button("Import dataset", type="primary", key="imp_go"):
-                    with user_errors("Importing the dataset"), st.spinner("Reading, cleaning and profiling…"):
+                    with user_errors("Importing the dataset", names), st.spinner("Reading, cleaning and profiling…"):
                         options = CleaningOptions(**choices, bot_threshold=int(bot_threshold) or None)
                         items_path = save_upload(items_up, store.root) if items_up else None
                         users_path = save_upload(users_up, store.root) if users_up else None
+                        for side_path, side_up in ((items_path, items_up), (users_path, users_up)):
+                            if side_path is not None:
+                                names[side_path.name] = side_up.name
                         info = import_dataset(
                             store, project.id, ds_name, path, mapping, file_format=fmt,
                             event_map=event_map or None, options=options, items_path=items_path,
@@ -154,21 +166,31 @@ ids = [d.id for d in datasets]
 if state.dataset_id not in ids:
     state.dataset_id = ids[-1]
 by_id = {d.id: d for d in datasets}
-sel = st.selectbox("Dataset", ids, index=ids.index(state.dataset_id), key="dataset_picker",
-                   format_func=lambda i: f"{by_id[i].name} ({by_id[i].n_rows:,} events)")
-state.dataset_id = sel
-ds = by_id[sel]
+
+
+def _picked_dataset() -> None:
+    state.dataset_id = st.session_state["dataset_picker"]
+
+
+# The app state is the source of truth (an import selects the new dataset): sync the widget to it,
+# or the widget would keep showing (and re-select) the dataset picked before.
+st.session_state["dataset_picker"] = state.dataset_id
+st.selectbox("Dataset", ids, key="dataset_picker", on_change=_picked_dataset,
+             format_func=lambda i: f"{by_id[i].name} ({by_id[i].n_rows:,} events)")
+ds = by_id[state.dataset_id]
 p = ds.profile
 
 st.subheader(f"Profile of {md(ds.name)}")
 m = st.columns(6)
 m[0].metric("Rows read", f"{p['rows_in']:,}")
-m[1].metric("Rows kept", f"{p['rows_kept']:,}", delta=f"-{p['rows_in'] - p['rows_kept']:,} dropped",
+n_dropped = p["rows_in"] - p["rows_kept"]
+m[1].metric("Rows kept", f"{p['rows_kept']:,}", delta=f"-{n_dropped:,} dropped" if n_dropped else None,
             delta_color="off")
 m[2].metric("Users", f"{p['users']:,}")
 m[3].metric("Items", f"{p['items']:,}")
-m[4].metric("Sparsity", f"{p['sparsity']:.4%}" if p["sparsity"] is not None else "n/a",
-            help="1 − (distinct user×item pairs) / (users × items)")
+m[4].metric("Sparsity", charts.short_percent(p["sparsity"]),
+            help="1 − (distinct user×item pairs) / (users × items)"
+                 + (f" = {p['sparsity']:.6%}" if p["sparsity"] is not None else ""))
 m[5].metric("Days covered", f"{p['time_span_days']:.1f}", help=f"{p['time_min']} → {p['time_max']} (UTC)")
 st.caption(f"Time range (UTC): {p['time_min']} → {p['time_max']}. Source: {md(ds.source.get('file'))}; "
            f"content hash {ds.content_hash[:16]}…; saved {ds.created_at}.")
@@ -178,14 +200,15 @@ tab_f, tab_t, tab_pop, tab_u, tab_q = st.tabs(
 with tab_f:
     if p["funnel"]:
         st.plotly_chart(charts.funnel(p), width="stretch", key="chart_funnel")
+        steps = charts.funnel_steps(p)
         st.dataframe(pd.DataFrame({
-            "step": list(p["funnel"]), "events": [p["events"][s] for s in p["funnel"]],
-            "conversion from previous step": [p["funnel"][s] for s in p["funnel"]],
-            "users reaching the step": [p["funnel_users"][s] for s in p["funnel"]]}),
+            "step": steps, "events": [p["events"][s] for s in steps],
+            "conversion from previous step": [p["funnel"][s] for s in steps],
+            "users reaching the step": [p["funnel_users"][s] for s in steps]}),
             hide_index=True, column_config={"conversion from previous step": st.column_config.NumberColumn(format="percent")})
     else:
         st.info("No funnel events (view, click, cart, fav, purchase) in this dataset.")
-    st.caption("Events per canonical type: " + ", ".join(f"{k} {v:,}" for k, v in p["events"].items()))
+    st.caption("Events per canonical type: " + ", ".join(f"{k} {v:,}" for k, v in charts.events_in_order(p)))
 with tab_t:
     st.plotly_chart(charts.events_over_time(p), width="stretch", key="chart_time")
 with tab_pop:
@@ -206,7 +229,8 @@ with tab_q:
     st.markdown("**Columns of the cleaned events**")
     st.dataframe(pd.DataFrame(p["quality"]), hide_index=True, width="stretch",
                  column_config={"missing_share": st.column_config.NumberColumn(format="percent")})
-    st.markdown("**Column mapping**: " + ", ".join(f"{k} ← {md(v)}" for k, v in ds.mapping.items()))
+    roles = [r for r in ROLES if r in ds.mapping] + [r for r in ds.mapping if r not in ROLES]
+    st.markdown("**Column mapping**: " + ", ".join(f"{r} ← {md(ds.mapping[r])}" for r in roles))
     d1, d2, d3 = st.columns(3)
     if "rejected" in ds.tables:
         rejected = store.load_table(ds.id, "rejected")

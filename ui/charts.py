@@ -6,10 +6,39 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
+from causalrec_core.data.schema import CANONICAL_EVENTS, FUNNEL
+
+
+def funnel_steps(profile: dict) -> list[str]:
+    """The funnel steps in funnel order (view → … → purchase).
+
+    The store saves the profile as JSON with sorted keys, so the order of ``profile['funnel']``
+    is alphabetical once a dataset is loaded; the rates are relative to the previous step in
+    *funnel* order.
+    """
+    steps = profile["funnel"]
+    return [s for s in FUNNEL if s in steps] + [s for s in steps if s not in FUNNEL]
+
+
+def events_in_order(profile: dict) -> list[tuple[str, int]]:
+    """(canonical event, count) in the canonical order, whatever the stored key order."""
+    events = profile["events"]
+    return [(e, events[e]) for e in CANONICAL_EVENTS if e in events] + [
+        (e, n) for e, n in events.items() if e not in CANONICAL_EVENTS]
+
+
+def short_percent(share: float | None) -> str:
+    """A share as a percent short enough for a metric tile (the full value goes in its help)."""
+    if share is None:
+        return "n/a"
+    if 0.9999 < share < 1:
+        return ">99.99%"
+    return f"{share:.2%}"
+
 
 def funnel(profile: dict) -> go.Figure:
     events = profile["events"]
-    steps = list(profile["funnel"])
+    steps = funnel_steps(profile)
     counts = [events[s] for s in steps]
     labels = [
         f"{s}: {events[s]:,} events" + ("" if i == 0 or profile['funnel'][s] is None

@@ -342,3 +342,20 @@ def read_small(path: str | Path, **overrides) -> pd.DataFrame:
                      header=0 if fmt.has_header else None, keep_default_na=False, na_values=[""])
     df.columns = normalise_column_names([str(c) for c in df.columns], fmt.has_header)
     return df.astype("string")
+
+
+def read_table_file(path: str | Path, **overrides) -> pd.DataFrame:
+    """Read a typed analysis table (a unit table, a pairs table): Parquet, CSV/TSV or JSON lines.
+
+    Unlike :func:`read_small` the columns keep their types (numbers stay numbers).
+    """
+    fmt = sniff(path, **overrides)
+    try:
+        if fmt.kind == "parquet":
+            return pd.read_parquet(path)
+        if fmt.kind == "jsonl":
+            return pd.read_json(path, lines=True, encoding=fmt.encoding)
+        return pd.read_csv(path, sep=fmt.delimiter, header=0 if fmt.has_header else None,
+                           encoding=fmt.encoding if fmt.encoding != "utf-8-sig" else "utf-8-sig")
+    except (ValueError, OSError, UnicodeError) as err:
+        raise DataError(f"Cannot read {Path(path).name!r} as a {fmt.kind} table: {_first_line(err)}") from None

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import track_app_socket
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CAUSALREC_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -99,6 +101,22 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
+    track_app_socket(pg)
     pg.set_default_timeout(30_000)
     yield pg
     context.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        pg = item.funcargs.get("page")
+        if pg is not None and not pg.is_closed():
+            shot = Path(os.environ.get("CAUSALREC_E2E_SHOTS", "/tmp")) / f"e2e-{item.name}.png"
+            try:
+                pg.screenshot(path=str(shot), full_page=True)
+                report.sections.append(("screenshot", str(shot)))
+            except Exception as err:  # noqa: BLE001 - a failed screenshot must not hide the failure
+                report.sections.append(("screenshot", f"not taken: {err}"))
+    return report
