@@ -28,8 +28,25 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+def _finite(obj):
+    """Replace NaN / infinities (not valid JSON) by None, recursively."""
+    if isinstance(obj, float):
+        return obj if obj == obj and obj not in (float("inf"), float("-inf")) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        try:
+            return _finite(obj.item())
+        except (ValueError, TypeError):
+            return obj
+    return obj
+
+
 def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, default=_json_default, ensure_ascii=False) + "\n")
+    text = json.dumps(_finite(obj), default=_json_default, ensure_ascii=False, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 # --- simulate ---------------------------------------------------------------------------
@@ -123,6 +140,113 @@ def _cmd_profile(args) -> int:
     return 0
 
 
+
+# --- graph ------------------------------------------------------------------------------
+
+def _split_list(text: str | None) -> list[str]:
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+def _edge_list(text: str | None, param: str) -> list[tuple[str, str]]:
+    from causalrec_core.errors import ParameterError
+
+    edges = []
+    for part in _split_list(text):
+        if ">" not in part:
+            raise ParameterError(f"{param} entry {part!r} is invalid: it must be SOURCE>TARGET.")
+        a, b = (x.strip() for x in part.split(">", 1))
+        edges.append((a, b))
+    return edges
+
+
+def _cmd_graph_adjust(args) -> int:
+    from causalrec_core.graph.formats import read_graph
+    from causalrec_core.graph.identify import identify
+
+    g = read_graph(Path(args.graph))
+    result = identify(g, args.treatment, args.outcome, max_sets=args.max_sets).to_dict()
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"{args.treatment} -> {args.outcome}: "
+          + ("identifiable" if result["identifiable"] else "NOT identifiable"))
+    for key in ("backdoor_sets", "optimal_set", "frontdoor_sets", "instruments"):
+        print(f"  {key}: {result.get(key)}")
+    if result.get("reason"):
+        print(f"  reason: {result['reason']}")
+    return 0
+
+
+def _cmd_graph_discover(args) -> int:
+    from causalrec_core.data.io import read_table_file
+    from causalrec_core.graph.discover import discover, stability, suggestions
+    from causalrec_core.graph.formats import write_graph
+
+    data = read_table_file(args.data)
+    cols = _split_list(args.columns)
+    if cols:
+        from causalrec_core.errors import ParameterError
+
+        missing = [c for c in cols if c not in data.columns]
+        if missing:
+            raise ParameterError(f"--columns names {missing} that are not columns of {Path(args.data).name!r}; "
+                                 f"choose from: {', '.join(map(str, data.columns))}.")
+        data = data[cols]
+    tiers = [_split_list(t) for t in args.tiers.split(";")] if args.tiers else None
+    kw = dict(method=args.method, alpha=args.alpha, ci_test=args.ci_test, tiers=tiers,
+              required=_edge_list(args.require, "--require"), forbidden=_edge_list(args.forbid, "--forbid"),
+              seed=args.seed)
+    res = discover(data, **kw)
+    out = {
+        "method": res.method, "params": res.params, "notes": res.notes, "seconds": res.seconds,
+        "edges": res.edges.to_dict("records"),
+    }
+    if args.stability:
+        stab = stability(data, n_resamples=args.stability, **kw)
+        out["stability"] = stab.to_dict("records")
+        out["suggestions"] = suggestions(stab, threshold=args.threshold)
+    if args.out:
+        write_graph(res.graph, args.out)
+        out["graph_file"] = args.out
+    if args.json:
+        _print_json(out)
+        return 0
+    print(f"{res.method}: {len(res.edges)} edges in {res.seconds:.2f} s")
+    for e in out["edges"]:
+        print(f"  {e['source']} {'->' if e['directed'] else '--'} {e['target']}")
+    for n in res.notes:
+        print(f"  note: {n}")
+    return 0
+
+
+def _cmd_graph_check(args) -> int:
+    from causalrec_core.data.io import read_table_file
+    from causalrec_core.graph.formats import read_graph
+    from causalrec_core.graph.implications import test_implications
+
+    g = read_graph(Path(args.graph))
+    data = read_table_file(args.data)
+    res = test_implications(g, data, alpha=args.alpha, method=args.method, correction=args.correction,
+                            seed=args.seed)
+    table = res.table.astype(object).where(res.table.notna(), None)
+    out = {"verdict": res.verdict, "tests": table.to_dict("records")}
+    if args.json:
+        _print_json(out)
+        return 0
+    print(res.verdict.get("message", res.verdict.get("verdict")))
+    print(res.table.to_string(index=False))
+    return 0
+
+
+def _cmd_graph_convert(args) -> int:
+    from causalrec_core.graph.formats import read_graph, write_graph
+
+    g = read_graph(Path(args.input))
+    path = write_graph(g, args.output)
+    print(f"Wrote {g.number_of_nodes()} nodes and {g.number_of_edges()} edges to {path}")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +292,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also keep the cleaned Parquet tables in this folder")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_profile)
+
+    g = sub.add_parser("graph", help="causal graphs: adjustment sets, discovery, checks, conversion",
+                       description="Work with causal graphs (.json, .dot, .gml, .dagitty files).")
+    gsub = g.add_subparsers(dest="graph_command", required=True, metavar="ACTION")
+    p = gsub.add_parser("adjust", help="identify an effect: backdoor, frontdoor and instrument sets",
+                        description="Find adjustment sets for TREATMENT -> OUTCOME in a causal graph.")
+    p.add_argument("--graph", required=True, help="graph file (.json, .dot, .gml, .dagitty)")
+    p.add_argument("--treatment", required=True, help="treatment node")
+    p.add_argument("--outcome", required=True, help="outcome node")
+    p.add_argument("--max-sets", type=int, default=20, help="at most this many minimal sets (default 20)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_graph_adjust)
+
+    p = gsub.add_parser("discover", help="learn a graph from a table (PC, GES, LiNGAM)",
+                        description="Learn a causal graph from the numeric columns of a table.")
+    p.add_argument("--data", required=True, help="table file (.csv, .tsv, .parquet, .jsonl)")
+    p.add_argument("--method", default="pc", choices=("pc", "ges", "lingam"), help="algorithm (default pc)")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level of the CI tests (default 0.05)")
+    p.add_argument("--ci-test", default="fisherz", choices=("fisherz", "chisq", "gsq", "auto"),
+                   help="conditional-independence test for PC (default fisherz)")
+    p.add_argument("--columns", help="comma-separated columns to use (default: all numeric)")
+    p.add_argument("--tiers", help="background knowledge: tiers separated by ';', columns by ',', "
+                                   "earliest first, e.g. 'activity,popularity;exposed;purchased'")
+    p.add_argument("--require", help="required edges, e.g. a>b,c>d")
+    p.add_argument("--forbid", help="forbidden edges, e.g. purchased>exposed")
+    p.add_argument("--stability", type=int, default=0, help="bootstrap resamples for edge stability (0 = none)")
+    p.add_argument("--threshold", type=float, default=0.5, help="suggestion threshold on edge frequency")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--out", help="also write the learned graph to this file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_graph_discover)
+
+    p = gsub.add_parser("check", help="test the graph's implied independences on data",
+                        description="Test the conditional independences the graph implies on a table.")
+    p.add_argument("--graph", required=True, help="graph file")
+    p.add_argument("--data", required=True, help="table file whose columns the nodes bind to")
+    p.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--method", default="auto", choices=("auto", "partial_correlation", "chi2", "g2"))
+    p.add_argument("--correction", default="holm", choices=("holm", "bh", "none"),
+                   help="multiple-testing correction (default holm)")
+    p.add_argument("--seed", type=int, default=0, help="random seed for subsampling")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_graph_check)
+
+    p = gsub.add_parser("convert", help="convert a graph between formats (by file extension)",
+                        description="Convert IN to OUT; formats from the extensions "
+                                    "(.json, .dot/.gv, .gml, .dagitty).")
+    p.add_argument("input", help="input graph file")
+    p.add_argument("output", help="output graph file")
+    p.set_defaults(func=_cmd_graph_convert)
     return parser
 
 
