@@ -88,8 +88,8 @@ def connect(tmp_dir: Path | None = None, memory_limit: str | None = None):
     return con
 
 
-def _time_expr(col: str, tp: TimeParse) -> str:
-    x = f"NULLIF(trim(CAST({q(col)} AS VARCHAR)), '')"
+def _time_expr(col: str, tp: TimeParse, *, text_ready: bool = False) -> str:
+    x = col if text_ready else f"NULLIF(trim(CAST({q(col)} AS VARCHAR)), '')"
     if tp.kind == "epoch":
         scale = {"s": 1, "ms": 1e3, "us": 1e6}[tp.unit]
         d = f"(TRY_CAST({x} AS DOUBLE) / {scale})"
@@ -97,12 +97,6 @@ def _time_expr(col: str, tp: TimeParse) -> str:
     if tp.fmt is None:
         return f"TRY_CAST({x} AS TIMESTAMPTZ)"
     return f"CAST(try_strptime({x}, {lit(tp.fmt)}) AS TIMESTAMPTZ)"
-
-
-def _bool_expr(col: str) -> str:
-    x = f"lower(trim(CAST({q(col)} AS VARCHAR)))"
-    return (f"CASE WHEN {x} IN ('1','true','t','yes','y','1.0') THEN true "
-            f"WHEN {x} IN ('0','false','f','no','n','0.0') THEN false END")
 
 
 def _raw_columns(con, src_sql: str, fmt: FileFormat) -> tuple[list[str], list[str]]:
@@ -221,34 +215,38 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
 
     extras = [(c, by_name[c]) for c in cols if c not in m.values()
               and c not in ("row_id", "flags", *ROLE_COLUMN.values())]
-    ev_raw = f"lower(trim(CAST({q(rc['event'])} AS VARCHAR)))" if "event" in rc else "CAST(NULL AS VARCHAR)"
-    sel = [
-        f"NULLIF(trim(CAST({q(rc['user'])} AS VARCHAR)), '') AS user_id",
-        f"NULLIF(trim(CAST({q(rc['item'])} AS VARCHAR)), '') AS item_id",
-        f"{_time_expr(rc['timestamp'], tp)} AS timestamp",
-        f"NULLIF(trim(CAST({q(rc['timestamp'])} AS VARCHAR)), '') AS _ts_raw0",
-        f"NULLIF({ev_raw}, '') AS _event_raw",
-    ]
-    if "value" in rc:
-        v = f"NULLIF(trim(CAST({q(rc['value'])} AS VARCHAR)), '')"
-        sel += [f"TRY_CAST({v} AS DOUBLE) AS value", f"({v} IS NOT NULL AND TRY_CAST({v} AS DOUBLE) IS NULL) AS _value_bad"]
-    if "exposed" in rc:
-        x = f"NULLIF(trim(CAST({q(rc['exposed'])} AS VARCHAR)), '')"
-        sel += [f"{_bool_expr(rc['exposed'])} AS exposed", f"({x} IS NOT NULL AND {_bool_expr(rc['exposed'])} IS NULL) AS _exposed_bad"]
-    if "position" in rc:
-        x = f"NULLIF(trim(CAST({q(rc['position'])} AS VARCHAR)), '')"
-        sel += [f"TRY_CAST(TRY_CAST({x} AS DOUBLE) AS INTEGER) AS position",
-                f"({x} IS NOT NULL AND TRY_CAST(TRY_CAST({x} AS DOUBLE) AS INTEGER) IS NULL) AS _position_bad"]
-    if "propensity" in rc:
-        x = f"NULLIF(trim(CAST({q(rc['propensity'])} AS VARCHAR)), '')"
-        sel += [f"TRY_CAST({x} AS DOUBLE) AS propensity",
-                f"({x} IS NOT NULL AND TRY_CAST({x} AS DOUBLE) IS NULL) AS _propensity_bad"]
-    sel += [f"{q(raw)} AS {q(name)}" for name, raw in extras]
+    # Three layers, each computing an expression once: (1) trimmed text, (2) parsed values,
+    # (3) 'bad value' flags and the raw timestamp text, kept only where it did not parse.
+    def text(col: str) -> str:
+        return f"NULLIF(trim(CAST({q(col)} AS VARCHAR)), '')"
+
+    layer1 = [f"{text(rc['user'])} AS user_id", f"{text(rc['item'])} AS item_id",
+              f"{text(rc['timestamp'])} AS _ts_s",
+              (f"lower({text(rc['event'])}) AS _event_raw" if "event" in rc
+               else "CAST(NULL AS VARCHAR) AS _event_raw")]
+    layer2 = ["user_id", "item_id", f"{_time_expr('_ts_s', tp, text_ready=True)} AS timestamp", "_ts_s",
+              "_event_raw"]
+    layer3 = ["user_id", "item_id", "timestamp", "CASE WHEN timestamp IS NULL THEN _ts_s END AS _ts_raw",
+              "_event_raw"]
+    parsers = {
+        "value": "TRY_CAST(_value_s AS DOUBLE)",
+        "exposed": ("CASE WHEN _exposed_s IN ('1','true','t','yes','y','1.0') THEN true "
+                    "WHEN _exposed_s IN ('0','false','f','no','n','0.0') THEN false END"),
+        "position": "TRY_CAST(TRY_CAST(_position_s AS DOUBLE) AS INTEGER)",
+        "propensity": "TRY_CAST(_propensity_s AS DOUBLE)",
+    }
+    for role, parse in parsers.items():
+        if role in rc:
+            raw_text = f"lower({text(rc[role])})" if role == "exposed" else text(rc[role])
+            layer1.append(f"{raw_text} AS _{role}_s")
+            layer2 += [f"{parse} AS {role}", f"_{role}_s IS NOT NULL AS _{role}_present"]
+            layer3 += [role, f"_{role}_present AND {role} IS NULL AS _{role}_bad"]
+    layer1 += [f"{q(raw)} AS {q(name)}" for name, raw in extras]
+    layer2 += [q(name) for name, _ in extras]
+    layer3 += [q(name) for name, _ in extras]
     try:
-        # The raw timestamp text is kept only where it did not parse (for 'rejected' and messages).
-        con.execute(f"CREATE TEMP TABLE t AS SELECT * EXCLUDE (_ts_raw0), "
-                    f"CASE WHEN timestamp IS NULL THEN _ts_raw0 END AS _ts_raw "
-                    f"FROM (SELECT {', '.join(sel)} FROM {src_sql})")
+        con.execute(f"CREATE TEMP TABLE t AS SELECT {', '.join(layer3)} FROM ("
+                    f"SELECT {', '.join(layer2)} FROM (SELECT {', '.join(layer1)} FROM {src_sql}))")
     except Exception as err:
         raise DataError(f"Cannot read {path.name!r}: {_first_line(err)}") from None
 
