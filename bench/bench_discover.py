@@ -22,15 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
-from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from benchlib import machine, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -115,22 +114,6 @@ def run(p: int, n: int, repeat: int) -> dict:
     }
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    libs = ", ".join(f"{name} {version(dist)}" for name, dist in (
-        ("causal-learn", "causal-learn"), ("numpy", "numpy"), ("scipy", "scipy"), ("pandas", "pandas"),
-        ("networkx", "networkx")))
-    return f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM; Python {platform.python_version()}, {libs}"
-
-
 def write_section(results: list[dict], machine_desc: str, repeat: int, load: float) -> None:
     lines = [
         "## Structure learning (issue: graph)",
@@ -166,19 +149,7 @@ def write_section(results: list[dict], machine_desc: str, repeat: int, load: flo
         f"{load:.1f} on {os.cpu_count()} cores when the run started.",
         "",
     ]
-    _replace_section("## Structure learning (issue: graph)", "\n".join(lines))
-
-
-def _replace_section(heading: str, body: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in `bench/`.\n\n"
-    start = text.find(heading)
-    if start == -1:
-        text = text.rstrip() + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + body + ("" if end == -1 else text[end:])
-    path.write_text(text.rstrip() + "\n")
+    replace_section("## Structure learning (issue: graph)", "\n".join(lines))
 
 
 def main() -> None:
@@ -195,7 +166,7 @@ def main() -> None:
         print(json.dumps(r), flush=True)
         results.append(r)
     (OUT / "discover.json").write_text(json.dumps(results, indent=2))
-    write_section(results, machine(), args.repeat, load)
+    write_section(results, machine(("causal-learn", "numpy", "scipy", "pandas", "networkx")), args.repeat, load)
 
 
 if __name__ == "__main__":

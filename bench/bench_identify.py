@@ -20,16 +20,14 @@ Usage: .venv/bin/python bench/bench_identify.py [--graphs 20] [--pairs 50] [--re
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import networkx as nx
+from benchlib import machine, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -118,36 +116,6 @@ def dowhy_times(graphs: list[tuple[nx.DiGraph, list]], k: int) -> tuple[str, dic
     return note, summary(times) if times else None
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{cpu}, {os.cpu_count()} cores, {mem_gib:.0f} GiB RAM; Python {platform.python_version()}, "
-            f"networkx {nx.__version__}")
-
-
-def replace_section(body: str) -> None:
-    """Replace (or append) only this benchmark's section of BENCHMARKS.md, atomically."""
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in `bench/`.\n"
-    start = text.find(HEADING)
-    if start == -1:
-        text = text.rstrip() + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + body + ("" if end == -1 else text[end:])
-    fd, tmp = tempfile.mkstemp(dir=ROOT, prefix=".BENCHMARKS.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text.rstrip() + "\n")
-    os.replace(tmp, path)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--graphs", type=int, default=20)
@@ -201,7 +169,7 @@ def main() -> None:
         rows.append(("DoWhy identify_effect", dowhy_row))
     print(dowhy_note)
 
-    mdesc = machine()
+    mdesc = machine(("networkx",))
     lines = [
         HEADING,
         "",
@@ -233,7 +201,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        replace_section(body)
+        replace_section(HEADING, body)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -28,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchlib import machine, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
@@ -110,23 +110,6 @@ def measure(engine: str, path: Path, repeat: int) -> dict:
     return best
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import duckdb
-    import pandas
-
-    return (f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM; Python {platform.python_version()}, "
-            f"pandas {pandas.__version__}, DuckDB {duckdb.__version__}")
-
-
 def write_section(results: list[dict], machine_desc: str) -> None:
     lines = [
         "## Ingestion (issue: foundation)",
@@ -146,19 +129,7 @@ def write_section(results: list[dict], machine_desc: str) -> None:
     lines += ["", "product = read + map + clean (9 rules) + features (users, items, interactions) + profile, "
               "Parquet written; pandas/duckdb = read + minimal profile (dedupe, counts per event, distinct "
               "users/items, per-user and per-item counts).", ""]
-    _replace_section("## Ingestion", "\n".join(lines))
-
-
-def _replace_section(heading: str, body: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in `bench/`.\n\n"
-    start = text.find(heading)
-    if start == -1:
-        text = text.rstrip() + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + body + ("" if end == -1 else text[end:])
-    path.write_text(text.rstrip() + "\n")
+    replace_section("## Ingestion", "\n".join(lines))
 
 
 def main() -> None:
@@ -182,7 +153,7 @@ def main() -> None:
             print(json.dumps(r), flush=True)
             results.append(r)
     (OUT / "ingest.json").write_text(json.dumps(results, indent=2))
-    write_section(results, machine())
+    write_section(results, machine(("pandas", "pyarrow", "duckdb")))
 
 
 if __name__ == "__main__":
