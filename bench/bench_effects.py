@@ -27,7 +27,7 @@ Results go to bench/out/effects.json and the section "Effect estimation (issue: 
 BENCHMARKS.md (other sections are kept).
 
 Usage: .venv/bin/python bench/bench_effects.py [--sizes 100000,1000000] [--n-bootstrap 200]
-                                              [--coverage-seeds 100]
+                                              [--coverage-seeds 100] [--render-only]
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from benchlib import machine, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -108,8 +108,8 @@ def bench_dowhy(n_bootstrap: int) -> dict:
     try:
         import dowhy  # noqa: F401
     except ImportError:
-        note = "dowhy is not installed (not in requirements); DoWhy comparison skipped"
-        print("# " + note, flush=True)
+        note = "dowhy is not installed (it is not in the requirements)"
+        print("# DoWhy comparison skipped: " + note, flush=True)
         return {"skipped": True, "note": note}
     import pandas as pd
     from dowhy import CausalModel
@@ -164,25 +164,6 @@ def bench_coverage(seeds: int) -> dict:
     return out
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import pandas
-    import scipy
-    import sklearn
-
-    return (f"{cpu}, {os.cpu_count()} cores, {mem_gb:.0f} GiB RAM; Python {platform.python_version()}, "
-            f"NumPy {np.__version__}, SciPy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
-            f"pandas {pandas.__version__}")
-
-
 def write_section(speed: list[dict], dowhy_row: dict, coverage: dict | None, machine_desc: str,
                   peak_mb: float) -> None:
     lines = [
@@ -218,7 +199,8 @@ def write_section(speed: list[dict], dowhy_row: dict, coverage: dict | None, mac
         "",
     ]
     if dowhy_row.get("skipped"):
-        lines += [f"DoWhy (propensity-score weighting, 200 bootstraps, 100k units): skipped - {dowhy_row['note']}.", ""]
+        note = dowhy_row["note"].split(";")[0]
+        lines += [f"DoWhy (propensity-score weighting, 200 bootstraps, 100k units): not run - {note}.", ""]
     else:
         lines += [f"DoWhy (propensity-score weighting, 200 bootstraps, {dowhy_row['units']:,} units): "
                   f"{dowhy_row['seconds']:.2f} s (CPU {dowhy_row['cpu_seconds']:.2f} s), ATE {dowhy_row['ate']:.5f}.", ""]
@@ -240,23 +222,11 @@ def write_section(speed: list[dict], dowhy_row: dict, coverage: dict | None, mac
             "",
             f"Acceptance (issue): AIPW's 95% interval covers the true ATE in {100 * m['aipw']['coverage']:.0f}% of "
             f"{coverage['seeds']} seeds (target 90-98%). The naive difference is biased by "
-            f"{naive['mean_bias']:+.5f} on average, {naive['mean_bias'] / coverage['mean_truth']:.2f}x the true ATE "
-            f"({naive['mean_z']:.1f} of its own SEs).",
+            f"{naive['mean_bias']:+.5f} on average ({naive['mean_z']:.1f} of its own SEs): it averages "
+            f"{(coverage['mean_truth'] + naive['mean_bias']) / coverage['mean_truth']:.2f}x the true ATE.",
             "",
         ]
-    _replace_section(HEADING, "\n".join(lines))
-
-
-def _replace_section(heading: str, body: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in `bench/`.\n\n"
-    start = text.find(heading)
-    if start == -1:
-        text = text.rstrip() + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + body + ("" if end == -1 else text[end:])
-    path.write_text(text.rstrip() + "\n")
+    replace_section(HEADING, "\n".join(lines))
 
 
 def main() -> None:
@@ -264,19 +234,26 @@ def main() -> None:
     ap.add_argument("--sizes", default="100000,1000000", help="units (candidate pairs), comma-separated")
     ap.add_argument("--n-bootstrap", type=int, default=200)
     ap.add_argument("--coverage-seeds", type=int, default=100, help="0 skips the coverage study")
-    ap.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    ap.add_argument("--no-write", action="store_true", help="trial run: touch neither BENCHMARKS.md nor bench/out")
+    ap.add_argument("--render-only", action="store_true",
+                    help="rewrite the BENCHMARKS.md section from bench/out/effects.json without measuring")
     args = ap.parse_args()
+    if args.render_only:
+        r = json.loads((OUT / "effects.json").read_text())
+        write_section(r["speed"], r["dowhy"], r["coverage"], r["machine"], r["peak_rss_mb"])
+        return
     OUT.mkdir(parents=True, exist_ok=True)
-    desc = machine()
+    desc = machine(("numpy", "scipy", "scikit-learn", "pandas"))
     print("# " + desc, flush=True)
     speed = [row for s in args.sizes.split(",") for row in bench_speed(int(s), args.n_bootstrap)]
     dowhy_row = bench_dowhy(args.n_bootstrap)
     coverage = bench_coverage(args.coverage_seeds) if args.coverage_seeds > 0 else None
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {"machine": desc, "speed": speed, "dowhy": dowhy_row, "coverage": coverage, "peak_rss_mb": peak_mb}
+    if args.no_write:  # a trial run: print only, keep the recorded results
+        return
     (OUT / "effects.json").write_text(json.dumps(result, indent=2))
-    if not args.no_write:
-        write_section(speed, dowhy_row, coverage, desc, peak_mb)
+    write_section(speed, dowhy_row, coverage, desc, peak_mb)
 
 
 if __name__ == "__main__":
