@@ -6,6 +6,7 @@ import streamlit as st
 
 from causalrec_core.errors import CausalRecError
 from causalrec_core.sample import SAMPLE_PROJECT, ensure_sample_project
+from ui.common import md
 from ui.state import get_state, get_store
 
 st.set_page_config(page_title="CausalRec Studio", page_icon=":material/hub:", layout="wide")
@@ -25,7 +26,7 @@ store = get_store()
 state = get_state()
 problem = _sample_ready(str(store.root))
 if problem:
-    st.sidebar.warning(f"Sample project unavailable: {problem}")
+    st.sidebar.warning(md(f"Sample project unavailable: {problem}"))
 
 projects = store.list_projects()
 with st.sidebar:
@@ -52,5 +53,6 @@ with st.sidebar:
 pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
+    st.Page("pages/graph.py", title="Causal graph", icon=":material/account_tree:"),
 ]
 st.navigation(pages).run()
