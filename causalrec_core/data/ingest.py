@@ -395,24 +395,32 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     out_cols += [f"t.{q(n)}" for n, _ in extras]
     out_cols.append(f"{flags} AS flags")
     tables: dict[str, Path] = {}
-    # f was built from t in t's order, so the positional join keeps the file order without a sort.
-    con.execute(f"CREATE TEMP TABLE ev AS SELECT {', '.join(out_cols)} FROM t POSITIONAL JOIN f "
-                f"WHERE NOT ({drop_cond})")
-    rows_kept = con.execute("SELECT count(*) FROM ev").fetchone()[0]
+    n_dropped = n_miss_u + n_miss_i + n_bad_ts + sum(
+        n for rule, n in (("duplicate", n_dup), ("unknown_event", n_unknown), ("out_of_range_value", n_oor),
+                          ("implausible_time", n_time), ("bot_user", n_bot)) if drop[rule])
+    rows_kept = rows_read - n_dropped
     if rows_kept == 0:
         raise DataError(
             f"No row of {path.name!r} is left after cleaning ({rows_in} read): "
             + ", ".join(f"{r['rule']}={r['rows']}" for r in report if r["rows"])
             + ". Check the column mapping and the cleaning options."
         )
-    tables["events"] = _copy(con, "SELECT * FROM ev", out_dir / "events.parquet")
+    # The events go straight to Parquet (f was built from t in t's order, so the positional join
+    # keeps the file order without a sort); later stages read that file back (a fast scan) instead
+    # of holding a second copy of the events in memory.
+    tables["events"] = _copy(con, f"SELECT {', '.join(out_cols)} FROM t POSITIONAL JOIN f WHERE NOT ({drop_cond})",
+                             out_dir / "events.parquet")
+    con.execute(f"CREATE TEMP VIEW ev AS SELECT * FROM read_parquet({lit(str(tables['events']))})")
+    written = con.execute("SELECT count(*) FROM ev").fetchone()[0]
+    if written != rows_kept:  # the counts above and the rows written must agree exactly
+        raise RuntimeError(f"internal error: {written} events written but {rows_kept} expected")
 
     # rejected rows: required-field failures, rows dropped by choice, malformed lines
     rej_cols = [f"{row_id} AS row_id", "t.user_id", "t.item_id", "t.timestamp",
                 "t._ts_raw AS timestamp_raw", "t._event_raw AS event_raw"]
     con.execute(f"CREATE TEMP TABLE rej AS SELECT {', '.join(rej_cols)}, {reason} AS reason, "
                 "CAST(NULL AS VARCHAR) AS raw_line FROM t POSITIONAL JOIN f "
-                f"WHERE {drop_cond}")
+                f"WHERE {drop_cond if n_dropped else 'false'}")
     if malformed:
         con.executemany("INSERT INTO rej VALUES (?, NULL, NULL, NULL, NULL, NULL, 'malformed_line', ?)",
                         [(int(line), raw) for line, raw, _ in malformed])

@@ -112,16 +112,25 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
 
 
 def _quality(con) -> list[dict]:
-    cols = [r[0] for r in con.execute("DESCRIBE ev").fetchall()]
-    cols = [c for c in cols if c not in ("row_id",)]
-    exprs = ", ".join(
-        f'count(*) FILTER ("{c}" IS NULL), approx_count_distinct("{c}")' for c in cols)
-    row = con.execute(f"SELECT count(*), {exprs} FROM ev").fetchone()
-    types = dict((r[0], r[1]) for r in con.execute("DESCRIBE ev").fetchall())
+    """Per column: type, missing values, distinct values (exact for the ids, from the users and
+    items tables; HyperLogLog estimates for the others; not computed for the timestamp)."""
+    desc = con.execute("DESCRIBE ev").fetchall()
+    types = {r[0]: str(r[1]) for r in desc}
+    cols = [r[0] for r in desc if r[0] != "row_id"]
+    exact = {"user_id": con.execute("SELECT count(*) FROM users").fetchone()[0],
+             "item_id": con.execute("SELECT count(*) FROM items").fetchone()[0]}
+    approx = [c for c in cols if c not in exact and c != "timestamp"]
+    exprs = [f'count(*) FILTER ("{c}" IS NULL)' for c in cols]
+    exprs += [f'approx_count_distinct("{c}")' for c in approx]
+    row = con.execute(f"SELECT count(*), {', '.join(exprs)} FROM ev").fetchone()
     n = row[0] or 1
+    missing = dict(zip(cols, row[1:1 + len(cols)], strict=True))
+    distinct = dict(zip(approx, row[1 + len(cols):], strict=True))
     out = []
-    for j, c in enumerate(cols):
-        missing, distinct = row[1 + 2 * j], row[2 + 2 * j]
-        out.append({"column": c, "type": str(types[c]), "missing": int(missing),
-                    "missing_share": float(missing / n), "distinct_approx": int(distinct)})
+    for c in cols:
+        d = exact.get(c, distinct.get(c))
+        out.append({"column": c, "type": types[c], "missing": int(missing[c]),
+                    "missing_share": float(missing[c] / n),
+                    "distinct": None if d is None else int(d),
+                    "distinct_is_exact": c in exact})
     return out
