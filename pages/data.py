@@ -204,8 +204,11 @@ with tab_f:
         st.dataframe(pd.DataFrame({
             "step": steps, "events": [p["events"][s] for s in steps],
             "conversion from previous step": [p["funnel"][s] for s in steps],
+            f"share of {steps[0]} events": [p["events"][s] / p["events"][steps[0]] for s in steps],
             "users reaching the step": [p["funnel_users"][s] for s in steps]}),
-            hide_index=True, column_config={"conversion from previous step": st.column_config.NumberColumn(format="percent")})
+            hide_index=True, column_config={
+                "conversion from previous step": st.column_config.NumberColumn(format="percent"),
+                f"share of {steps[0]} events": st.column_config.NumberColumn(format="percent")})
     else:
         st.info("No funnel events (view, click, cart, fav, purchase) in this dataset.")
     st.caption("Events per canonical type: " + ", ".join(f"{k} {v:,}" for k, v in charts.events_in_order(p)))

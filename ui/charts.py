@@ -40,14 +40,17 @@ def funnel(profile: dict) -> go.Figure:
     events = profile["events"]
     steps = funnel_steps(profile)
     counts = [events[s] for s in steps]
+    first = events[steps[0]] if steps else 0
     labels = [
         f"{s}: {events[s]:,} events" + ("" if i == 0 or profile['funnel'][s] is None
-                                        else f" ({profile['funnel'][s]:.1%} of {steps[i - 1]})")
+                                        else f" ({profile['funnel'][s]:.1%} of {steps[i - 1]}, "
+                                             f"{events[s] / first:.1%} of {steps[0]})")
         for i, s in enumerate(steps)
     ]
     fig = go.Figure(go.Funnel(y=steps, x=counts, text=labels, textinfo="text",
                               hovertemplate="%{y}: %{x:,} events<extra></extra>"))
-    fig.update_layout(title="Funnel: events per step (rate = events of a step / events of the previous step)",
+    fig.update_layout(title="Funnel: events per step (rates: of the previous step, and of the first step; steps "
+                            "need not be sequential, so a rate can exceed 100%)",
                       margin=dict(l=10, r=10, t=50, b=10), height=340)
     return fig
 

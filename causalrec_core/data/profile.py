@@ -6,7 +6,9 @@ Everything is computed in SQL over the temp tables ``ev``, ``users``, ``items`` 
 Definitions (stated in the UI next to each number):
 
 - ``funnel[step]``: events of ``step`` / events of the previous funnel step present in the log
-  (the first step is 1.0); ``funnel_users[step]``: distinct users with at least one ``step`` event.
+  (the first step is 1.0). Steps need not be sequential in a log (a purchase without a fav), so a
+  rate can exceed 1; ``funnel_from_first[step]``: events of ``step`` / events of the first step;
+  ``funnel_users[step]``: distinct users with at least one ``step`` event.
 - ``gini_items``: Gini coefficient of events per item (0 = every item equally popular).
 - ``top_share``: share of all events held by the top 1%, 10% and 20% of items.
 - ``sparsity``: 1 - (distinct user x item pairs) / (users x items).
@@ -49,6 +51,8 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
         funnel[s] = 1.0 if prev is None else (events[s] / events[prev] if events[prev] else None)
         funnel_users[s] = int(users_per.get(s, 0))
         prev = s
+    first = events[steps[0]] if steps else 0
+    funnel_from_first = {s: (events[s] / first if first else None) for s in steps}
     n_pairs = con.execute("SELECT count(*) FROM interactions").fetchone()[0]
 
     item_counts = [float(r[0]) for r in con.execute("SELECT n_events FROM items ORDER BY n_events").fetchall()]
@@ -95,6 +99,7 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
         "time_span_days": round(span_days, 4),
         "funnel": funnel,
         "funnel_users": funnel_users,
+        "funnel_from_first": funnel_from_first,
         "sparsity": float(1 - n_pairs / (n_users * n_items)) if n_users and n_items else None,
         "gini_items": gini(item_counts),
         "top_share": top_share,
