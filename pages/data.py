@@ -235,10 +235,13 @@ with tab_q:
     roles = [r for r in ROLES if r in ds.mapping] + [r for r in ds.mapping if r not in ROLES]
     st.markdown("**Column mapping**: " + ", ".join(f"{r} ← {md(ds.mapping[r])}" for r in roles))
     d1, d2, d3 = st.columns(3)
-    if "rejected" in ds.tables:
+    n_rejected = p["rows_in"] - p["rows_kept"]
+    if "rejected" in ds.tables and n_rejected:
         rejected = store.load_table(ds.id, "rejected")
         d1.download_button(f"Download rejected rows ({len(rejected):,}) as CSV", to_csv_bytes(rejected),
                            file_name=f"{ds.name}-rejected.csv", mime="text/csv", key="dl_rejected")
+    else:
+        d1.caption("No row was rejected.")
     d2.download_button("Download the profile (JSON)", json.dumps(p, indent=2).encode(),
                        file_name=f"{ds.name}-profile.json", mime="application/json", key="dl_profile")
     confirm = d3.checkbox("Confirm deletion", key="confirm_ds_delete")
