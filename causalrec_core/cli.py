@@ -247,6 +247,198 @@ def _cmd_graph_convert(args) -> int:
     return 0
 
 
+# --- effect -----------------------------------------------------------------------------
+
+#: --method choices: the ATE estimators of the registry, then CATE learners (lazy imports).
+EFFECT_METHODS: tuple[str, ...] = ("naive", "regression", "ipw", "aipw", "matching", "s-learner", "t-learner",
+                                   "x-learner", "dr-learner", "dragonnet")
+_CATE_METHODS = {"s-learner": "s_learner", "t-learner": "t_learner", "x-learner": "x_learner",
+                 "dr-learner": "dr_learner"}
+
+
+def _effect_learner(method: str, seed: int, base_learner: str | None = None):
+    """A fresh, unfitted estimator for ``method`` (CATE modules are imported here, lazily)."""
+    from causalrec_core.effects.estimators import ESTIMATORS, make_estimator
+    from causalrec_core.errors import CausalRecError as _Err
+    from causalrec_core.errors import ParameterError
+
+    if base_learner is not None and method not in _CATE_METHODS:
+        raise ParameterError(f"--base-learner applies to the meta-learners only "
+                             f"({', '.join(repr(m) for m in _CATE_METHODS)}), not to method={method!r}.")
+    if method in ESTIMATORS:
+        return make_estimator(method, seed=seed)
+    if method in _CATE_METHODS:
+        module = "causalrec_core.effects.cate"
+        try:
+            from causalrec_core.effects import cate
+            cls = cate.CATE_LEARNERS[_CATE_METHODS[method]]
+        except (ImportError, AttributeError, KeyError):
+            raise _Err(f"method={method!r} needs {module}, which is not available.") from None
+        return cls(random_state=seed) if base_learner is None else cls(random_state=seed, base_learner=base_learner)
+    if method == "dragonnet":
+        module = "causalrec_core.effects.neural"
+        try:
+            from causalrec_core.effects import neural
+            cls = neural.NEURAL_LEARNERS["dragonnet"]
+        except (ImportError, AttributeError, KeyError):
+            raise _Err(f"method={method!r} needs {module}, which is not available.") from None
+        return cls(random_state=seed)
+    from causalrec_core.errors import invalid_choice
+
+    raise invalid_choice("method", method, EFFECT_METHODS)
+
+
+def _effect_result(est, estimand: str):
+    from causalrec_core.errors import ParameterError
+
+    try:
+        return est.result(estimand)
+    except TypeError:  # CATE learners: result() is the ATE
+        if estimand != "ate":
+            raise ParameterError(f"estimand={estimand!r} is not supported by {type(est).__name__}; "
+                                 "choose 'ate'.") from None
+        return est.result()
+
+
+def _unit_cate(est, method: str):
+    """Per-unit effect estimates of a fitted estimator, or None when it has none."""
+    if "cate_" in vars(est):
+        return est.cate_
+    if method == "aipw":  # cross-fitted outcome models: mu1(x) - mu0(x)
+        return est.mu1_ - est.mu0_
+    return None
+
+
+def _cmd_effect(args) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from causalrec_core.data.io import read_table_file
+    from causalrec_core.effects.units import covariates_from_graph, design_matrix, detect_kind, node_for_column
+    from causalrec_core.errors import ParameterError
+
+    data = read_table_file(args.data)
+    name = Path(args.data).name
+    for flag, col in (("--treatment", args.treatment), ("--outcome", args.outcome),
+                      ("--propensity-column", args.propensity_column)):
+        if col is not None and col not in data.columns:
+            raise ParameterError(f"{flag}={col!r} is not a column of {name!r}; choose from: "
+                                 + ", ".join(map(str, data.columns)) + ".")
+    if args.treatment == args.outcome:
+        raise ParameterError(f"--treatment and --outcome are both {args.treatment!r}; they must differ.")
+    t_kind = detect_kind(data[args.treatment])
+    if t_kind != "binary":
+        vals = pd.unique(data[args.treatment].dropna())
+        shown = ", ".join(f"{v:g}" if isinstance(v, (int, float, np.number)) else repr(v) for v in vals[:6])
+        raise ParameterError(f"--treatment={args.treatment!r} must be a binary 0/1 column; found values: {shown}"
+                             + (", ..." if len(vals) > 6 else "") + ".")
+    y_kind = detect_kind(data[args.outcome])
+    if args.graph is None and args.covariates is None:
+        raise ParameterError("give --graph FILE (use its adjustment set) or --covariates a,b,c "
+                             "(an empty --covariates '' means no adjustment).")
+    warnings: list[str] = []
+    chosen = _split_list(args.covariates) if args.covariates is not None else None
+    if args.graph:
+        from causalrec_core.graph.formats import read_graph
+
+        g = read_graph(Path(args.graph))
+        cols = [str(c) for c in data.columns]
+        t_node = node_for_column(g, args.treatment, cols, param="--treatment")
+        y_node = node_for_column(g, args.outcome, cols, param="--outcome")
+        choice = covariates_from_graph(g, t_node, y_node, cols, chosen=chosen)
+        warnings += choice.warnings
+        covariates = chosen if chosen is not None else choice.covariates
+        source = "user (checked against the graph)" if chosen is not None else f"graph ({choice.source} set)"
+    else:
+        covariates, source = chosen or [], "user"
+        if not covariates:
+            warnings.append("no covariates: the estimate is not adjusted for any confounder.")
+    bad = [c for c in covariates if c in (args.treatment, args.outcome)]
+    if bad:
+        raise ParameterError(f"--covariates must not contain the treatment or the outcome; found {bad}.")
+    X, enc_notes = design_matrix(data, covariates)
+    used = pd.concat([X, data[[args.treatment, args.outcome]]], axis=1)
+    if args.propensity_column:
+        used[args.propensity_column] = pd.to_numeric(data[args.propensity_column], errors="coerce")
+    keep = used.notna().all(axis=1).to_numpy()
+    if not keep.all():
+        missing = {c: int(used[c].isna().sum()) for c in used.columns if used[c].isna().any()}
+        warnings.append(f"dropped {int((~keep).sum())} of {len(keep)} rows with missing values "
+                        f"(per column: {missing}).")
+    if not keep.any():
+        raise ParameterError("no rows are left after dropping rows with missing values in the columns used.")
+    Xk = X.loc[keep]
+    t = data[args.treatment].loc[keep].astype("float64").to_numpy()
+    y = data[args.outcome].loc[keep].astype("float64").to_numpy()
+    e = None if args.propensity_column is None else used[args.propensity_column].loc[keep].to_numpy()
+    est = _effect_learner(args.method, args.seed, args.base_learner)
+    if e is not None:
+        est.fit(Xk, t, y, propensity=e)
+    else:
+        est.fit(Xk, t, y)
+    res = _effect_result(est, args.estimand)
+    out = {
+        "estimand": res.estimand, "estimate": res.estimate, "se": res.se, "ci_low": res.ci_low,
+        "ci_high": res.ci_high, "ci_method": res.ci_method, "level": res.level, "n": res.n, "method": args.method,
+        "treatment": args.treatment, "outcome": args.outcome, "treatment_kind": t_kind, "outcome_kind": y_kind,
+        "adjustment_set": list(covariates), "adjustment_source": source, "covariate_columns": list(Xk.columns),
+        "propensity_column": args.propensity_column, "seed": args.seed,
+        "assumptions": list(res.assumptions), "notes": list(res.notes) + enc_notes, "warnings": warnings,
+    }
+    if args.cate_out:
+        from causalrec_core.data.export import to_csv_bytes
+        from causalrec_core.store.atomic import atomic_write_bytes
+
+        cate = _unit_cate(est, args.method)
+        if cate is None:
+            raise ParameterError(f"--cate-out needs unit-level effects, which method={args.method!r} does not "
+                                 "estimate; choose one of: 'aipw', 's-learner', 't-learner', 'x-learner', "
+                                 "'dr-learner', 'dragonnet'.")
+        ids = [c for c in ("user_id", "item_id") if c in data.columns]
+        table = data.loc[keep, ids].reset_index(drop=True) if ids else pd.DataFrame(
+            {"row": np.flatnonzero(keep)})
+        table[args.treatment] = data.loc[keep, args.treatment].to_numpy()
+        table[args.outcome] = data.loc[keep, args.outcome].to_numpy()
+        table["cate"] = np.asarray(cate, dtype=float)
+        atomic_write_bytes(args.cate_out, to_csv_bytes(table))
+        out["cate_out"] = str(args.cate_out)
+        out["cate_rows"] = len(table)
+    if args.refute:
+        from causalrec_core.effects import refute as rf
+
+        def factory():
+            return _effect_learner(args.method, args.seed, args.base_learner)
+
+        kw = dict(seed=args.seed, propensity=e)
+        out["refutations"] = [
+            rf.placebo_treatment(factory, Xk, t, y, n_sims=args.refute_sims, **kw),
+            rf.random_common_cause(factory, Xk, t, y, n_sims=max(1, args.refute_sims // 2), **kw),
+            rf.data_subsets(factory, Xk, t, y, n_sims=args.refute_sims, **kw),
+        ]
+        if y_kind == "binary":
+            p0 = float(y[t == 0].mean())
+            if 0 < p0 < 1 and 0 < p0 + res.estimate <= 1 and 0 < p0 + res.ci_low and p0 + res.ci_high <= 1:
+                out["refutations"].append(rf.e_value(res.estimate, (res.ci_low, res.ci_high), baseline_risk=p0))
+            else:
+                warnings.append("no E-value: the control risk or the interval leaves (0, 1) on the risk scale.")
+        else:
+            out["refutations"].append(rf.e_value(res.estimate, (res.ci_low, res.ci_high),
+                                                 outcome_sd=float(y.std()) or 1.0))
+    if args.json:
+        _print_json(out)
+        return 0
+    print(f"{args.method} {res.estimand.upper()} of {args.treatment} on {args.outcome}: {res.estimate:.6g} "
+          f"({res.level:.0%} CI {res.ci_low:.6g} .. {res.ci_high:.6g}, {res.ci_method}; n={res.n:,})")
+    print(f"  adjustment set ({source}): {', '.join(covariates) or 'none'}")
+    for w in warnings:
+        print(f"  warning: {w}")
+    for r in out.get("refutations", []):
+        print(f"  {r['refuter']}: {'passed' if r['passed'] else 'FAILED'} - {r['verdict']}")
+    if args.cate_out:
+        print(f"  wrote {out['cate_rows']:,} unit effects to {args.cate_out}")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:
@@ -342,6 +534,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="input graph file")
     p.add_argument("output", help="output graph file")
     p.set_defaults(func=_cmd_graph_convert)
+
+    p = sub.add_parser("effect", help="estimate the average effect of a binary treatment on an outcome",
+                       description="Estimate the ATE (or ATT) of TREATMENT on OUTCOME in a unit table, "
+                                   "adjusting for --covariates or for the adjustment set of --graph.")
+    p.add_argument("--data", required=True, help="unit table (.csv, .tsv, .parquet, .jsonl)")
+    p.add_argument("--treatment", required=True, help="binary 0/1 treatment column")
+    p.add_argument("--outcome", required=True, help="outcome column (binary or continuous)")
+    p.add_argument("--graph", help="causal graph file; its optimal (else minimal) adjustment set is used")
+    p.add_argument("--covariates", help="comma-separated covariate columns (with --graph: checked against it)")
+    p.add_argument("--method", default="aipw", choices=EFFECT_METHODS, help="estimator (default aipw)")
+    p.add_argument("--base-learner", choices=("gbm", "linear", "ridge"),
+                   help="base learner of the meta-learners (default: the learner's own, gbm)")
+    p.add_argument("--estimand", default="ate", choices=("ate", "att"), help="ate (default) or att")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--propensity-column", help="column of known (logged) treatment probabilities")
+    p.add_argument("--cate-out", help="write one row per unit with its estimated effect (CSV)")
+    p.add_argument("--refute", action="store_true", help="also run placebo, random-cause, subset checks "
+                                                          "and the E-value")
+    p.add_argument("--refute-sims", type=int, default=5, help="refits per refuter (default 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_effect)
     return parser
 
 

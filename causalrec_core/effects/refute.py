@@ -1,0 +1,353 @@
+r"""Refutation tests and sensitivity analysis for an effect estimate.
+
+Each refuter refits an estimator on altered data and returns one JSON-serialisable dict::
+
+    {"refuter": str, "estimate_before": float, "estimate_after": float,
+     "interval" or "p_value": ..., "passed": bool, "verdict": "<one plain-language sentence>", ...}
+
+``estimator`` is a registry name (``'aipw'``, see
+:data:`~causalrec_core.effects.estimators.ESTIMATORS`) or a zero-argument callable returning a
+fresh, unfitted estimator (e.g. ``lambda: make_estimator('aipw', seed=0)``; a CATE learner of
+:mod:`causalrec_core.effects.cate` works too). All refuters estimate the ATE. Defaults are sized for the dashboard: with AIPW each refuter takes a few
+seconds on 100,000 units (about 0.3 s per refit).
+
+==========================  ==========================================================  =================
+refuter                     what is done                                                passes when
+==========================  ==========================================================  =================
+:func:`placebo_treatment`   t is randomly permuted ``n_sims`` times and refitted         |mean placebo
+                                                                                        effect| < 3 x its
+                                                                                        Monte-Carlo SE
+:func:`random_common_cause` an independent N(0, 1) covariate is added, ``n_sims`` times  |shift| <= SE
+:func:`data_subsets`        refits on random subsets of ``frac`` of the units            |shift| <= SE
+:func:`unobserved_confounder` a simulated confounder U correlated with t and y is        the conclusion
+                            adjusted for                                                (sign and
+                                                                                        significance)
+                                                                                        is unchanged
+:func:`e_value`             VanderWeele & Ding (2017) E-value of the estimate and CI     the CI excludes
+                                                                                        no effect
+==========================  ==========================================================  =================
+
+The simulated confounder of :func:`unobserved_confounder` is
+``U = strength_t * (t - mean t) + strength_y * (y - mean y) / sd(y) + N(0, 1)``: its association
+with t is ``strength_t`` (a mean difference of U between arms, in SDs of the noise, which is about
+the log-odds coefficient of t on U for small strengths) and with y ``strength_y`` (per SD of y, the
+linear scale). Adjusting for U shows how far a confounder of that strength would move the
+estimate (a sensitivity analysis in the spirit of DoWhy's ``add_unobserved_common_cause``).
+
+E-value for a risk difference RD of a binary outcome with control risk p0 (the control mean):
+RR = (p0 + RD) / p0, then E = RR + sqrt(RR (RR - 1)) for RR >= 1 (use 1 / RR when RR < 1); the
+E-value of the CI uses the limit closer to 1 (1 when the CI crosses 1). For a continuous outcome
+the standardised difference d = estimate / sd(y) is converted with RR ~ exp(0.91 d)
+(VanderWeele & Ding 2017; VanderWeele 2017).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causalrec_core.effects.estimators import EffectEstimator, make_estimator
+from causalrec_core.errors import ParameterError, out_of_range
+
+__all__ = [
+    "data_subsets",
+    "e_value",
+    "placebo_treatment",
+    "random_common_cause",
+    "unobserved_confounder",
+]
+
+EstimatorSpec = str | Callable[[], EffectEstimator]
+
+
+# ============================================================================ helpers
+
+
+def _factory(estimator: EstimatorSpec, seed: int) -> Callable[[], EffectEstimator]:
+    if isinstance(estimator, str):
+        return lambda: make_estimator(estimator, seed=seed)
+    if callable(estimator):
+        return estimator
+    raise ParameterError(f"estimator={estimator!r} is invalid: it must be a registry name such as 'aipw' "
+                         "or a callable returning a fresh estimator.")
+
+
+def _as_X(X: Any) -> np.ndarray:
+    arr = X.to_numpy(dtype=np.float64) if isinstance(X, pd.DataFrame) else np.asarray(X, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ParameterError(f"X is invalid: it must be 2-D (units x covariates); got shape {arr.shape}.")
+    return arr
+
+
+def _vec(name: str, v: Any) -> np.ndarray:
+    arr = np.asarray(v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else v, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ParameterError(f"{name} is invalid: it must be 1-D; got shape {arr.shape}.")
+    return arr
+
+
+def _check_sims(n_sims: Any) -> int:
+    if not isinstance(n_sims, (int, np.integer)) or isinstance(n_sims, bool) or n_sims < 1:
+        raise out_of_range("n_sims", n_sims, "an integer >= 1")
+    return int(n_sims)
+
+
+def _fit(make: Callable[[], EffectEstimator], X: np.ndarray, t: np.ndarray, y: np.ndarray,
+         propensity: np.ndarray | None = None) -> EffectEstimator:
+    est = make()
+    if propensity is not None:
+        return est.fit(X, t, y, propensity=propensity)
+    return est.fit(X, t, y)
+
+
+def _prepare(estimator: EstimatorSpec, X: Any, t: Any, y: Any, seed: int, propensity: Any
+             ) -> tuple[Callable[[], EffectEstimator], np.ndarray, np.ndarray, np.ndarray, np.ndarray | None,
+                        EffectEstimator]:
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise out_of_range("seed", seed, "a non-negative integer")
+    make = _factory(estimator, int(seed))
+    Xa, ta, ya = _as_X(X), _vec("t", t), _vec("y", y)
+    e = None if propensity is None else _vec("propensity", propensity)
+    base = _fit(make, Xa, ta, ya, e)
+    return make, Xa, ta, ya, e, base
+
+
+def _summary(est: Any) -> tuple[float, float, tuple[float, float]]:
+    """(ATE, SE, CI) of a fitted estimator: registry estimators and CATE learners alike."""
+    try:
+        res = est.result("ate")
+    except TypeError:  # CATE learners: result() takes no estimand (always the ATE)
+        res = est.result()
+    return float(res.estimate), float(res.se), (float(res.ci_low), float(res.ci_high))
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}"
+
+
+# ============================================================================ refuters
+
+
+def placebo_treatment(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, n_sims: int = 20, seed: int = 0,
+                      propensity: Any = None) -> dict[str, Any]:
+    """Replace the treatment by random permutations of itself: the effect should vanish.
+
+    A permuted treatment is independent of everything, so its estimated effect should be zero up
+    to noise. Known propensities are not passed to placebo fits (they do not describe a permuted
+    treatment). ``p_value`` is the permutation p-value of the real estimate:
+    (1 + #{|placebo| >= |estimate|}) / (n_sims + 1).
+
+    Returns
+    -------
+    dict
+        ``refuter, estimate_before, estimate_after`` (mean placebo effect), ``placebo_sd``,
+        ``interval`` (2.5 % and 97.5 % quantiles of the placebo effects), ``p_value``, ``n_sims``,
+        ``passed``, ``verdict``.
+    """
+    n_sims = _check_sims(n_sims)
+    make, Xa, ta, ya, _, base = _prepare(estimator, X, t, y, seed, propensity)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x91AC]))
+    draws = np.array([_summary(_fit(make, Xa, rng.permutation(ta), ya))[0] for _ in range(n_sims)])
+    before, se, _ = _summary(base)
+    after = float(draws.mean())
+    sd = float(draws.std(ddof=1)) if n_sims > 1 else se
+    mc_se = sd / math.sqrt(n_sims)
+    passed = abs(after) < 3 * max(mc_se, 1e-12)
+    p_value = float((1 + np.sum(np.abs(draws) >= abs(before))) / (n_sims + 1))
+    verdict = (f"With a randomly permuted treatment the estimated effect is {_g(after)} on average "
+               f"(SD {_g(sd)}), " + ("consistent with zero as it should be"
+                                     if passed else "not zero, so the estimator finds effects where there are none")
+               + f"; the real estimate {_g(before)} is larger than {100 * (1 - p_value):.0f}% of the placebo "
+               "effects.")
+    return {"refuter": "placebo_treatment", "estimate_before": before, "estimate_after": after,
+            "placebo_sd": sd, "interval": [float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))],
+            "p_value": p_value, "n_sims": n_sims, "passed": bool(passed), "verdict": verdict}
+
+
+def random_common_cause(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, n_sims: int = 10, seed: int = 0,
+                        propensity: Any = None) -> dict[str, Any]:
+    """Add an independent random covariate: the estimate should not move beyond its SE.
+
+    Returns
+    -------
+    dict
+        ``refuter, estimate_before, estimate_after`` (mean over ``n_sims`` refits), ``se``,
+        ``interval`` (min and max of the refits), ``n_sims``, ``passed``, ``verdict``.
+    """
+    n_sims = _check_sims(n_sims)
+    make, Xa, ta, ya, e, base = _prepare(estimator, X, t, y, seed, propensity)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x4C0C]))
+    draws = np.array([_summary(_fit(make, np.column_stack([Xa, rng.standard_normal(len(ta))]), ta, ya, e))[0]
+                      for _ in range(n_sims)])
+    before, se, _ = _summary(base)
+    after = float(draws.mean())
+    passed = abs(after - before) <= se
+    verdict = (f"Adding a random covariate moves the estimate from {_g(before)} to {_g(after)} on average, "
+               + ("within one standard error, as it should." if passed
+                  else f"more than one standard error ({_g(se)}): the estimate is unstable."))
+    return {"refuter": "random_common_cause", "estimate_before": before, "estimate_after": after, "se": se,
+            "interval": [float(draws.min()), float(draws.max())], "n_sims": n_sims, "passed": bool(passed),
+            "verdict": verdict}
+
+
+def data_subsets(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, frac: float = 0.8, n_sims: int = 20,
+                 seed: int = 0, propensity: Any = None) -> dict[str, Any]:
+    """Refit on random subsets of ``frac`` of the units: the estimates should stay near the original.
+
+    Returns
+    -------
+    dict
+        ``refuter, estimate_before, estimate_after`` (mean over subsets), ``subset_sd``, ``se``,
+        ``interval`` (2.5 % and 97.5 % quantiles), ``frac``, ``n_sims``, ``passed``, ``verdict``.
+    """
+    n_sims = _check_sims(n_sims)
+    if not isinstance(frac, (int, float)) or isinstance(frac, bool) or not 0 < frac < 1:
+        raise out_of_range("frac", frac, "a number strictly between 0 and 1, e.g. 0.8")
+    make, Xa, ta, ya, e, base = _prepare(estimator, X, t, y, seed, propensity)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5B5E]))
+    n, m = len(ta), max(2, int(round(frac * len(ta))))
+    draws = []
+    for _ in range(n_sims):
+        idx = np.sort(rng.choice(n, size=m, replace=False))
+        draws.append(_summary(_fit(make, Xa[idx], ta[idx], ya[idx], None if e is None else e[idx]))[0])
+    arr = np.array(draws)
+    before, se, _ = _summary(base)
+    after = float(arr.mean())
+    passed = abs(after - before) <= se
+    verdict = (f"On random {frac:.0%} subsets the estimate averages {_g(after)} (original {_g(before)}), "
+               + ("within one standard error: it is stable." if passed
+                  else f"more than one standard error ({_g(se)}) away: it depends on a few units."))
+    return {"refuter": "data_subsets", "estimate_before": before, "estimate_after": after,
+            "subset_sd": float(arr.std(ddof=1)) if n_sims > 1 else 0.0, "se": se,
+            "interval": [float(np.quantile(arr, 0.025)), float(np.quantile(arr, 0.975))], "frac": float(frac),
+            "n_sims": n_sims, "passed": bool(passed), "verdict": verdict}
+
+
+def unobserved_confounder(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, strength_t: float = 0.5,
+                          strength_y: float = 0.5, seed: int = 0, propensity: Any = None) -> dict[str, Any]:
+    """How far would adjusting for a confounder of the given strength move the estimate?
+
+    Simulates ``U = strength_t (t - mean t) + strength_y (y - mean y) / sd(y) + N(0, 1)`` (see the
+    module docstring) and refits with U added to the covariates. Known propensities are not used
+    (a confounder outside them contradicts them).
+
+    Returns
+    -------
+    dict
+        ``refuter, estimate_before, estimate_after, shift, shift_in_se, se, interval`` (the CI after),
+        ``strength_t, strength_y, passed`` (the sign and the significance at the estimator's level
+        are unchanged), ``verdict``.
+    """
+    for name, v in (("strength_t", strength_t), ("strength_y", strength_y)):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+            raise out_of_range(name, v, "a finite number")
+    make, Xa, ta, ya, _, base = _prepare(estimator, X, t, y, seed, propensity)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xC0F0]))
+    sd_y = float(ya.std()) or 1.0
+    u = strength_t * (ta - ta.mean()) + strength_y * (ya - ya.mean()) / sd_y + rng.standard_normal(len(ta))
+    before, se, (lo0, hi0) = _summary(base)
+    after, _, (lo1, hi1) = _summary(_fit(make, np.column_stack([Xa, u]), ta, ya))
+
+    def conclusion(lo: float, hi: float) -> int:
+        return 1 if lo > 0 else (-1 if hi < 0 else 0)
+
+    passed = conclusion(lo0, hi0) == conclusion(lo1, hi1)
+    shift = after - before
+    verdict = (f"Adjusting for a simulated unobserved confounder (strength {strength_t:g} on the treatment, "
+               f"{strength_y:g} on the outcome) moves the estimate from {_g(before)} to {_g(after)} "
+               f"({shift / se if se > 0 else float('inf'):+.1f} standard errors); "
+               + ("the conclusion stays the same." if passed else "the conclusion would change."))
+    return {"refuter": "unobserved_confounder", "estimate_before": before, "estimate_after": after,
+            "shift": shift, "shift_in_se": shift / se if se > 0 else None, "se": se,
+            "interval": [float(lo1), float(hi1)], "strength_t": float(strength_t),
+            "strength_y": float(strength_y), "passed": bool(passed), "verdict": verdict}
+
+
+# ============================================================================ E-value
+
+
+def _e(rr: float) -> float:
+    rr = 1 / rr if rr < 1 else rr
+    return rr + math.sqrt(rr * (rr - 1))
+
+
+def e_value(estimate: float, ci: tuple[float, float] | None = None, *, baseline_risk: float | None = None,
+            outcome_sd: float | None = None) -> dict[str, Any]:
+    """VanderWeele & Ding (2017) E-value of a difference estimate (and of its CI).
+
+    Parameters
+    ----------
+    estimate : float
+        The effect as a difference: a risk difference (binary outcome) or a mean difference.
+    ci : (low, high), optional
+        Its confidence interval.
+    baseline_risk : float in (0, 1), optional
+        Binary outcome: the control arm's risk p0, for RR = (p0 + RD) / p0.
+    outcome_sd : float > 0, optional
+        Continuous outcome: the SD of the outcome, for RR ~ exp(0.91 estimate / sd).
+        Exactly one of ``baseline_risk`` and ``outcome_sd`` must be given.
+
+    Returns
+    -------
+    dict
+        ``refuter='e_value', estimate_before, estimate_after=None, risk_ratio, e_value,
+        e_value_ci`` (None without ``ci``), ``interval`` (the CI as risk ratios), ``passed`` (the CI
+        excludes no effect), ``verdict``.
+
+    Raises
+    ------
+    ParameterError
+        Neither or both of ``baseline_risk`` / ``outcome_sd``, values out of range, or a risk
+        difference that makes the treated risk leave [0, 1].
+
+    Examples
+    --------
+    >>> round(e_value(0.1, baseline_risk=0.2)["e_value"], 4)
+    2.366
+    """
+    if not isinstance(estimate, (int, float, np.floating)) or not math.isfinite(estimate):
+        raise out_of_range("estimate", estimate, "a finite number")
+    if (baseline_risk is None) == (outcome_sd is None):
+        raise ParameterError("e_value needs exactly one of baseline_risk (binary outcome: the control risk) and "
+                             "outcome_sd (continuous outcome: the outcome's SD).")
+    if baseline_risk is not None:
+        if not 0 < float(baseline_risk) < 1:
+            raise out_of_range("baseline_risk", baseline_risk, "a probability strictly between 0 and 1")
+        p0 = float(baseline_risk)
+
+        def to_rr(d: float) -> float:
+            p1 = p0 + d
+            if not 0 < p1 <= 1:
+                raise ParameterError(f"a risk difference of {d:g} with baseline_risk={p0:g} gives a treated risk "
+                                     f"of {p1:g}, outside (0, 1].")
+            return p1 / p0
+        scale = f"risk ratio (control risk {p0:.4g})"
+    else:
+        if not float(outcome_sd) > 0:
+            raise out_of_range("outcome_sd", outcome_sd, "a number > 0")
+
+        def to_rr(d: float) -> float:
+            return math.exp(0.91 * d / float(outcome_sd))
+        scale = "approximate risk ratio exp(0.91 d) of the standardised difference d"
+    rr = to_rr(float(estimate))
+    ev = _e(rr)
+    ev_ci, interval = None, None
+    if ci is not None:
+        lo, hi = (float(v) for v in ci)
+        if lo > hi:
+            raise ParameterError(f"ci={ci!r} is invalid: the low end must not exceed the high end.")
+        interval = [to_rr(lo), to_rr(hi)]
+        ev_ci = 1.0 if interval[0] <= 1 <= interval[1] else _e(interval[0] if rr >= 1 else interval[1])
+    passed = ev_ci is not None and ev_ci > 1
+    verdict = (f"To explain away the estimate ({scale} {rr:.3g}), an unmeasured confounder would need a risk "
+               f"ratio of at least {ev:.3g} with both the treatment and the outcome, beyond the measured covariates"
+               + (f"; to make the interval include no effect, at least {ev_ci:.3g}." if ev_ci is not None else ".")
+               + ("" if ev_ci is None or passed else " The interval already includes no effect."))
+    return {"refuter": "e_value", "estimate_before": float(estimate), "estimate_after": None, "risk_ratio": rr,
+            "e_value": ev, "e_value_ci": ev_ci, "interval": interval, "passed": bool(passed), "verdict": verdict}

@@ -1,0 +1,128 @@
+"""Refuters and the E-value (causalrec_core.effects.refute) on data with a known effect."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from causalrec_core.effects import make_estimator
+from causalrec_core.effects.refute import (
+    data_subsets,
+    e_value,
+    placebo_treatment,
+    random_common_cause,
+    unobserved_confounder,
+)
+from causalrec_core.errors import ParameterError
+
+TRUE_ATE = 1.0
+KEYS = {"refuter", "estimate_before", "estimate_after", "passed", "verdict"}
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(7)
+    n = 3000
+    X = rng.normal(size=(n, 2))
+    t = (rng.random(n) < 1 / (1 + np.exp(-X[:, 0]))).astype(float)
+    y = TRUE_ATE * t + X[:, 0] + 0.5 * X[:, 1] + rng.normal(size=n)
+    for arr in (X, t, y):
+        arr.setflags(write=False)
+    return X, t, y
+
+
+def _check_shape(res, name):
+    assert KEYS <= set(res) and res["refuter"] == name
+    assert isinstance(res["passed"], bool)
+    assert isinstance(res["verdict"], str) and res["verdict"].endswith(".")
+
+
+def test_placebo_treatment_passes_and_reports_a_small_p_value(data):
+    X, t, y = data
+    res = placebo_treatment("aipw", X, t, y, n_sims=8, seed=0)
+    _check_shape(res, "placebo_treatment")
+    assert res["passed"]
+    assert abs(res["estimate_before"] - TRUE_ATE) < 0.15
+    assert abs(res["estimate_after"]) < 3 * res["placebo_sd"] / math.sqrt(8) + 1e-12
+    assert res["p_value"] == pytest.approx(1 / 9)  # no placebo comes near the real effect
+    assert res["interval"][0] < 0 < res["interval"][1]
+
+
+def test_placebo_treatment_accepts_a_factory_and_is_reproducible(data):
+    X, t, y = data
+    make = lambda: make_estimator("regression", seed=0)  # noqa: E731
+    a = placebo_treatment(make, X, t, y, n_sims=4, seed=3)
+    b = placebo_treatment(make, X, t, y, n_sims=4, seed=3)
+    assert a == b
+
+
+def test_random_common_cause_does_not_move_the_estimate(data):
+    X, t, y = data
+    res = random_common_cause("aipw", X, t, y, n_sims=3, seed=0)
+    _check_shape(res, "random_common_cause")
+    assert res["passed"]
+    assert abs(res["estimate_after"] - res["estimate_before"]) <= res["se"]
+
+
+def test_data_subsets_are_stable(data):
+    X, t, y = data
+    res = data_subsets("aipw", X, t, y, frac=0.8, n_sims=5, seed=0)
+    _check_shape(res, "data_subsets")
+    assert res["passed"]
+    assert res["interval"][0] <= res["estimate_after"] <= res["interval"][1]
+    with pytest.raises(ParameterError, match="frac=1.5"):
+        data_subsets("aipw", X, t, y, frac=1.5)
+
+
+def test_unobserved_confounder_strength_moves_the_estimate(data):
+    X, t, y = data
+    weak = unobserved_confounder("aipw", X, t, y, strength_t=0.0, strength_y=0.0, seed=0)
+    strong = unobserved_confounder("aipw", X, t, y, strength_t=3.0, strength_y=3.0, seed=0)
+    _check_shape(strong, "unobserved_confounder")
+    assert abs(weak["shift"]) <= weak["se"]
+    assert weak["passed"]
+    # a strong confounder correlated with t and y absorbs much of the effect
+    assert abs(strong["shift"]) > 5 * strong["se"]
+    assert strong["estimate_after"] < strong["estimate_before"]
+
+
+def test_unobserved_confounder_omitted_from_data_biases_the_estimate():
+    # the confounder U is real here: leaving it out biases the estimate; adjusting recovers it
+    rng = np.random.default_rng(11)
+    n = 3000
+    u = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-1.5 * u))).astype(float)
+    y = 0.5 * t + 1.5 * u + rng.normal(size=n)
+    x = rng.normal(size=(n, 1))
+    without = make_estimator("aipw", seed=0).fit(x, t, y).ate_
+    with_u = make_estimator("aipw", seed=0).fit(np.column_stack([x, u]), t, y).ate_
+    assert abs(with_u - 0.5) < 0.15 < abs(without - 0.5)
+
+
+def test_e_value_matches_hand_computation():
+    # RD = 0.1 on a control risk of 0.2: RR = 1.5, E = 1.5 + sqrt(1.5 * 0.5)
+    res = e_value(0.1, (0.05, 0.15), baseline_risk=0.2)
+    assert res["risk_ratio"] == pytest.approx(1.5)
+    assert res["e_value"] == pytest.approx(1.5 + math.sqrt(0.75))          # 2.3660
+    assert res["e_value_ci"] == pytest.approx(1.25 + math.sqrt(1.25 * 0.25))  # lower limit RR 1.25
+    assert res["passed"]
+    # a protective effect uses 1 / RR; a CI crossing no effect has E-value 1
+    prot = e_value(-0.1, (-0.15, 0.02), baseline_risk=0.2)
+    assert prot["e_value"] == pytest.approx(2 + math.sqrt(2))
+    assert prot["e_value_ci"] == 1.0 and not prot["passed"]
+    # continuous outcome: RR = exp(0.91 * d)
+    cont = e_value(0.5, outcome_sd=1.0)
+    rr = math.exp(0.455)
+    assert cont["e_value"] == pytest.approx(rr + math.sqrt(rr * (rr - 1)))
+    assert cont["e_value_ci"] is None
+
+
+def test_e_value_errors():
+    with pytest.raises(ParameterError, match="exactly one"):
+        e_value(0.1)
+    with pytest.raises(ParameterError, match="baseline_risk"):
+        e_value(0.1, baseline_risk=1.5)
+    with pytest.raises(ParameterError, match="outside"):
+        e_value(0.9, baseline_risk=0.2)
