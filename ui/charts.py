@@ -43,8 +43,8 @@ def funnel(profile: dict) -> go.Figure:
     first = events[steps[0]] if steps else 0
     labels = [
         f"{s}: {events[s]:,} events" + ("" if i == 0 or profile['funnel'][s] is None
-                                        else f" ({profile['funnel'][s]:.1%} of {steps[i - 1]}, "
-                                             f"{events[s] / first:.1%} of {steps[0]})")
+                                        else f" ({profile['funnel'][s]:.1%} of {steps[i - 1]}"
+                                             + (f", {events[s] / first:.1%} of {steps[0]})" if i >= 2 else ")"))
         for i, s in enumerate(steps)
     ]
     fig = go.Figure(go.Funnel(y=steps, x=counts, text=labels, textinfo="text",

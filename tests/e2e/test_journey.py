@@ -46,7 +46,7 @@ def _assert_profile(page) -> None:
     expect(funnel.get_by_text(re.compile("^Funnel: events per step"))).to_be_visible()
     # steps in funnel order, each rate relative to the previous step (55 views, 18 clicks, 12 carts)
     expect(funnel.get_by_text("click: 18 events (32.7% of view)", exact=True)).to_be_visible()
-    expect(funnel.get_by_text("cart: 12 events (66.7% of click)", exact=True)).to_be_visible()
+    expect(funnel.get_by_text("cart: 12 events (66.7% of click, 21.8% of view)", exact=True)).to_be_visible()
 
 
 def _assert_not_executed(page, dialogs: list) -> None:
