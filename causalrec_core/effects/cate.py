@@ -26,7 +26,6 @@ Uplift metrics (:func:`qini_curve`, :func:`auuc`) and :func:`effects_by_segment`
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +35,7 @@ from threadpoolctl import threadpool_limits
 
 from causalrec_core.effects.estimators import EffectResult, _validate_data, _validate_X
 from causalrec_core.errors import NotFittedError, ParameterError, invalid_choice, out_of_range
+from causalrec_core.params import ParamsMixin
 
 __all__ = [
     "BASE_LEARNERS",
@@ -134,7 +134,7 @@ def _dr_scores(t: np.ndarray, y: np.ndarray, mu0: np.ndarray, mu1: np.ndarray, e
 # ============================================================================ the contract
 
 
-class CateLearner:
+class CateLearner(ParamsMixin):
     """Base class of the CATE meta-learners (one contract; see the module docstring).
 
     Subclasses set ``name`` and implement ``_fit(X, t, y, e)`` (``e`` the clipped cross-fitted or
@@ -153,33 +153,6 @@ class CateLearner:
         self.random_state = random_state
 
     # -- sklearn-style parameters -----------------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments, as stored."""
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def set_params(self, **params: Any) -> CateLearner:
-        """Set constructor arguments (validated at the next ``fit``); returns self."""
-        names = self._param_names()
-        for k, v in params.items():
-            if k not in names:
-                raise invalid_choice("parameter", k, names)
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k))
-        return f"{type(self).__name__}({args})"
-
-    def __getattr__(self, item: str) -> Any:
-        if item.endswith("_") and not item.startswith("_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted: '{item}' is available after fit(X, t, y).")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {item!r}")
 
     # -- validation ------------------------------------------------------------------------------
     def _check_params(self) -> None:

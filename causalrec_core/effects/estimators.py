@@ -92,7 +92,6 @@ Standard errors and intervals
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -105,7 +104,8 @@ import pandas as pd
 from scipy import special, stats
 from threadpoolctl import threadpool_limits
 
-from causalrec_core.errors import EstimationError, NotFittedError, ParameterError, invalid_choice, out_of_range
+from causalrec_core.errors import EstimationError, ParameterError, invalid_choice, out_of_range
+from causalrec_core.params import ParamsMixin
 
 __all__ = [
     "AIPW",
@@ -779,7 +779,7 @@ def _run_parallel(fn: Callable[[Any], np.ndarray], tasks: list[Any], n_jobs: int
 # ============================================================================ base estimator
 
 
-class EffectEstimator:
+class EffectEstimator(ParamsMixin):
     """Base class: the contract shared by every effect estimator.
 
     Subclasses declare ``name``, ``ci_methods`` (the first is the default of ``ci_method='auto'``)
@@ -811,36 +811,6 @@ class EffectEstimator:
     ci_methods: ClassVar[tuple[str, ...]] = ()
 
     # -- sklearn-style parameter handling ---------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments, as stored."""
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def set_params(self, **params: Any) -> EffectEstimator:
-        """Set constructor arguments (validated at the next ``fit``); returns self."""
-        names = self._param_names()
-        for k, v in params.items():
-            if k not in names:
-                raise invalid_choice("parameter", k, names)
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k))
-        return f"{type(self).__name__}({args})"
-
-    def __getattr__(self, item: str) -> Any:
-        # only reached when normal lookup fails: a learned attribute before fit
-        if item.endswith("_") and not item.startswith("_"):
-            raise NotFittedError(
-                f"{type(self).__name__} is not fitted: '{item}' is available after fit(X, t, y)."
-            )
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {item!r}")
 
     # -- validation shared by subclasses -------------------------------------------------------------
     def _check_common(self, known_propensity: bool) -> str:

@@ -17,7 +17,6 @@ propensity head, or a logistic regression for TARNet; clipped to [0.01, 0.99].
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 import numpy as np
@@ -25,6 +24,7 @@ import numpy as np
 from causalrec_core.effects.cate import _ate_result, _dr_scores, _fit_propensity, _folds
 from causalrec_core.effects.estimators import EffectResult, _validate_data, _validate_X
 from causalrec_core.errors import NotFittedError, ParameterError, invalid_choice, out_of_range
+from causalrec_core.params import ParamsMixin
 
 __all__ = ["NEURAL_LEARNERS", "Dragonnet", "TARNet"]
 
@@ -55,7 +55,7 @@ def _build_net(torch: Any, p: int, rep: int, head: int, with_propensity: bool) -
     return _Net()
 
 
-class _NeuralCate:
+class _NeuralCate(ParamsMixin):
     name: ClassVar[str] = ""
     _propensity_head: ClassVar[bool] = False
 
@@ -79,33 +79,6 @@ class _NeuralCate:
         self.random_state = random_state
 
     # -- sklearn-style parameters -----------------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor arguments, as stored."""
-        return {k: getattr(self, k) for k in self._param_names()}
-
-    def set_params(self, **params: Any) -> _NeuralCate:
-        """Set constructor arguments (validated at the next ``fit``); returns self."""
-        names = self._param_names()
-        for k, v in params.items():
-            if k not in names:
-                raise invalid_choice("parameter", k, names)
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {p.name: p.default for p in inspect.signature(type(self).__init__).parameters.values()}
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k))
-        return f"{type(self).__name__}({args})"
-
-    def __getattr__(self, item: str) -> Any:
-        if item.endswith("_") and not item.startswith("_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted: '{item}' is available after fit(X, t, y).")
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {item!r}")
 
     def _check_params(self) -> None:
         for name in ("rep_units", "head_units", "epochs", "batch_size", "patience"):
