@@ -54,5 +54,6 @@ pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
     st.Page("pages/graph.py", title="Causal graph", icon=":material/account_tree:"),
+    st.Page("pages/effects.py", title="Effects", icon=":material/insights:"),
 ]
 st.navigation(pages).run()
