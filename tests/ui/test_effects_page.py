@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from causalrec_core.store import ProjectStore
@@ -13,13 +12,6 @@ from causalrec_core.store import ProjectStore
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PAGE = "pages/effects.py"
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAUSALREC_HOME", str(tmp_path / "ws"))
-    monkeypatch.chdir(ROOT)
-    yield tmp_path / "ws"
 
 
 def _effects_page() -> AppTest:

@@ -23,13 +23,6 @@ PAGE = "pages/graph.py"
 XSS = "<img src=x onerror=alert(1)>"
 
 
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAUSALREC_HOME", str(tmp_path / "ws"))
-    monkeypatch.chdir(ROOT)
-    yield tmp_path / "ws"
-
-
 def _graph_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
-
-
-@pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    monkeypatch.setenv("CAUSALREC_HOME", str(tmp_path / "ws"))
-    monkeypatch.chdir(ROOT)
-    yield tmp_path / "ws"
 
 
 def _run(page: str | None = None) -> AppTest:
