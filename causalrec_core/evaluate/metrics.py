@@ -1,0 +1,155 @@
+"""Accuracy metrics for recommenders, with per-user values for confidence intervals.
+
+Rating protocol (Coat and any "biased train / randomised test" data): a rating above the
+threshold is a positive; **AUC** over all test pairs; **NDCG@k** and **Recall@k** per user over
+that user's test items with binary relevance, averaged over users; **MSE** of the predicted
+probability against the 0/1 labels. A user whose test items hold no positive has no defined
+NDCG/Recall; ``no_positive`` says what to do: ``'skip'`` (leave the user out) or ``'one'``
+(count it as 1, the convention of the public code behind the published Coat figures).
+
+Log protocol (top-k from the whole catalogue): for each test user, the model ranks every item
+not seen in training; **HR@k** (any hit), **Recall@k** (hits / relevant items), **NDCG@k**
+(binary relevance), averaged over users.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from causalrec_core.errors import DataError, ParameterError, invalid_choice, out_of_range
+
+__all__ = ["NO_POSITIVE", "auc_score", "mean_ci", "rating_metrics", "topk_metrics"]
+
+NO_POSITIVE: tuple[str, ...] = ("skip", "one")
+
+
+def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC with ties counted one half (Mann-Whitney); NaN when only one class is present."""
+    labels = np.asarray(labels, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    pos = labels > 0.5
+    n_pos = int(pos.sum())
+    n_neg = len(labels) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(scores)
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _discounts(k: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(2, k + 2))
+
+
+def rating_metrics(users: Any, labels: Any, scores: Any, *, k: int = 5, predictions: Any = None,
+                   no_positive: str = "skip", per_user: bool = False) -> dict:
+    """Metrics of the rating protocol (module docstring). ``predictions`` (probabilities) feed the
+    MSE; without them MSE is computed on ``sigmoid(scores)``."""
+    if no_positive not in NO_POSITIVE:
+        raise invalid_choice("no_positive", no_positive, NO_POSITIVE)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise out_of_range("k", k, "an integer >= 1")
+    u = np.asarray(users, dtype=np.int64)
+    y = np.asarray(labels, dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64)
+    if not (len(u) == len(y) == len(s)):
+        raise ParameterError(f"users, labels and scores must have one length; got {len(u)}, {len(y)}, {len(s)}.")
+    if len(u) == 0:
+        raise DataError("there are no test pairs to evaluate.")
+    if not np.all(np.isfinite(s)):
+        raise DataError(f"scores hold {int((~np.isfinite(s)).sum())} non-finite values.")
+    p = (1.0 / (1.0 + np.exp(-np.clip(s, -30, 30)))) if predictions is None else np.asarray(predictions, float)
+    order = np.lexsort((-s, u))  # by user, then score descending
+    u_s, y_s = u[order], y[order]
+    starts = np.flatnonzero(np.r_[True, u_s[1:] != u_s[:-1]])
+    ends = np.r_[starts[1:], len(u_s)]
+    disc = _discounts(k)
+    ndcgs, recalls, user_list = [], [], []
+    for a, b in zip(starts, ends, strict=True):
+        rel = y_s[a:b]
+        n_rel = rel.sum()
+        if n_rel == 0:
+            if no_positive == "skip":
+                continue
+            ndcgs.append(1.0)
+            recalls.append(1.0)
+            user_list.append(u_s[a])
+            continue
+        top = rel[:k]
+        dcg = float((top * disc[: len(top)]).sum())
+        ideal = float(disc[: int(min(n_rel, k))].sum())
+        ndcgs.append(dcg / ideal)
+        recalls.append(float(top.sum() / n_rel))
+        user_list.append(u_s[a])
+    out = {
+        "auc": auc_score(y, s),
+        f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"),
+        f"recall@{k}": float(np.mean(recalls)) if recalls else float("nan"),
+        "mse": float(np.mean((p - y) ** 2)),
+        "n_pairs": int(len(u)),
+        "n_users": int(len(ndcgs)),
+    }
+    if per_user:
+        out["per_user"] = {"user": np.asarray(user_list), f"ndcg@{k}": np.asarray(ndcgs),
+                           f"recall@{k}": np.asarray(recalls)}
+    return out
+
+
+def topk_metrics(model: Any, test: Any, *, exclude: Any = None, k: int = 10, max_users: int | None = None,
+                 seed: int = 0, batch_users: int = 512, per_user: bool = False) -> dict:
+    """Top-k metrics of the log protocol for a fitted recommender on ``test`` interactions.
+
+    ``exclude`` (usually the training interactions) are masked out of each user's ranking.
+    ``max_users`` evaluates a seeded random subset of test users (reported as ``n_users``).
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise out_of_range("k", k, "an integer >= 1")
+    if len(test) == 0:
+        raise DataError("the test split is empty: there is nothing to evaluate.")
+    rel = test.csr(binary=True)
+    users = np.flatnonzero(np.diff(rel.indptr) > 0)
+    if max_users is not None and len(users) > max_users:
+        users = np.sort(np.random.default_rng(seed).choice(users, size=max_users, replace=False))
+    seen = exclude.csr(binary=True) if exclude is not None else None
+    disc = _discounts(k)
+    hr, rec, ndcg = [], [], []
+    for start in range(0, len(users), batch_users):
+        ub = users[start:start + batch_users]
+        scores = np.asarray(model.score_all(ub), dtype=np.float64)
+        if seen is not None:
+            sub = seen[ub]
+            rows = np.repeat(np.arange(len(ub)), np.diff(sub.indptr))
+            scores[rows, sub.indices] = -np.inf
+        kk = min(k, scores.shape[1])
+        top = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        top = np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), axis=1)
+        relb = rel[ub]
+        for r in range(len(ub)):
+            truth = relb.indices[relb.indptr[r]:relb.indptr[r + 1]]
+            hits = np.isin(top[r], truth).astype(np.float64)
+            n_rel = len(truth)
+            hr.append(float(hits.any()))
+            rec.append(float(hits.sum() / n_rel))
+            ndcg.append(float((hits * disc[:kk]).sum() / disc[: min(n_rel, kk)].sum()))
+    out = {f"hr@{k}": float(np.mean(hr)), f"recall@{k}": float(np.mean(rec)), f"ndcg@{k}": float(np.mean(ndcg)),
+           "n_users": int(len(users))}
+    if per_user:
+        out["per_user"] = {"user": users, f"hr@{k}": np.asarray(hr), f"recall@{k}": np.asarray(rec),
+                           f"ndcg@{k}": np.asarray(ndcg)}
+    return out
+
+
+def mean_ci(values: Any, *, level: float = 0.95, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of per-user values with a percentile bootstrap interval over users."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    a = (1 - level) / 2
+    return float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
