@@ -356,7 +356,7 @@ def _cmd_effect(args) -> int:
     bad = [c for c in covariates if c in (args.treatment, args.outcome)]
     if bad:
         raise ParameterError(f"--covariates must not contain the treatment or the outcome; found {bad}.")
-    X, enc_notes = design_matrix(data, covariates)
+    X, enc_notes = design_matrix(data, covariates, log_skewed_covariates=not args.raw_covariates)
     used = pd.concat([X, data[[args.treatment, args.outcome]]], axis=1)
     if args.propensity_column:
         used[args.propensity_column] = pd.to_numeric(data[args.propensity_column], errors="coerce")
@@ -549,12 +549,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--estimand", default="ate", choices=("ate", "att"), help="ate (default) or att")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--propensity-column", help="column of known (logged) treatment probabilities")
+    p.add_argument("--raw-covariates", action="store_true",
+                   help="do not log1p-transform the skewed pair covariates (user_activity, item_popularity) "
+                        "before fitting the nuisance models (default: transform them when raw-scale)")
     p.add_argument("--cate-out", help="write one row per unit with its estimated effect (CSV)")
     p.add_argument("--refute", action="store_true", help="also run placebo, random-cause, subset checks "
                                                           "and the E-value")
     p.add_argument("--refute-sims", type=int, default=5, help="refits per refuter (default 5)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_effect)
+
+    from causalrec_core.train.cli import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 

@@ -228,9 +228,13 @@ class EpochContext:
         which makes N processes see the same global batches as one.
         """
         order = self.rng.permutation(n) if shuffle else np.arange(n)
-        per_rank = max(batch_size // self.world, 1)
-        global_bs = per_rank * self.world
-        n_batches = math.ceil(n / global_bs) if self.world == 1 else n // global_bs
+        global_bs = max(batch_size // self.world, 1) * self.world
+        if n < global_bs:  # one (smaller) global batch, split evenly over the ranks
+            global_bs = max(n - n % self.world, self.world)
+        per_rank = global_bs // self.world
+        # the ragged tail is dropped (a different one each epoch), so that one process and N
+        # processes take exactly the same optimisation steps
+        n_batches = max(n // global_bs, 1) if n >= self.world else 0
         self.steps_per_epoch = max(n_batches, self.steps_per_epoch)
         for b in range(n_batches):
             chunk = order[b * global_bs:(b + 1) * global_bs]
@@ -478,6 +482,22 @@ class TorchRecommender(Recommender):
         self._set_eval(True)
         self._wrapped = {}
         self.seconds_ = time.perf_counter() - t_start
+        return self
+
+    def load_weights(self, data: RecData, state: dict, device: str = "cpu") -> TorchRecommender:
+        """Make this (unfitted) model the fitted one whose ``state_dict()`` is ``state``."""
+        import torch
+
+        self._check_data(data)
+        dev = resolve_device(device, torch)
+        torch.manual_seed(int(self.random_state))
+        self._remember(data)
+        self.device_ = str(dev)
+        self._setup(data, torch, dev)
+        self._wrapped = {}
+        for k, sd in state.items():
+            self.modules_[k].load_state_dict(sd)
+        self._set_eval(True)
         return self
 
     def state_dict(self) -> dict:

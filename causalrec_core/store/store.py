@@ -1362,6 +1362,24 @@ class ProjectStore:
             row = self._require_run(conn, rid)
         return self._run_from_row(row)
 
+    def reopen_run(self, run_id: int) -> RunInfo:
+        """Put a cancelled or failed run back to ``'queued'`` so that it can resume from its checkpoint.
+
+        A completed run is final (``StoreError``: start a new run instead); so is a run that is
+        still queued or running (nothing to reopen).
+        """
+        rid = _check_id("run_id", run_id)
+        with self._write() as conn:
+            row = self._require_run(conn, rid)
+            if row["status"] not in ("cancelled", "failed"):
+                raise StoreError(
+                    f"run {rid} is {row['status']!r}; only a cancelled or failed run can be resumed."
+                )
+            conn.execute("UPDATE runs SET status = 'queued', error = NULL, pid = NULL, updated_at = ? WHERE id = ?",
+                         (_now(), rid))
+            row = self._require_run(conn, rid)
+        return self._run_from_row(row)
+
     def get_run(self, run_id: int) -> RunInfo:
         """The run with this id; ``StoreError`` if unknown."""
         rid = _check_id("run_id", run_id)

@@ -754,6 +754,18 @@ def test_delete_run(store, pid):
     assert store.list_runs(pid) == []
 
 
+def test_reopen_run(store, pid):
+    run = store.create_run(pid, "r", "mf", {}, seed=0)
+    with pytest.raises(StoreError, match="only a cancelled or failed run can be resumed"):
+        store.reopen_run(run.id)
+    store.update_run(run.id, status="failed", error="boom", pid=4242)
+    again = store.reopen_run(run.id)
+    assert again.status == "queued" and again.error is None and again.pid is None
+    store.update_run(run.id, status="completed")
+    with pytest.raises(StoreError, match="'completed'; only a cancelled or failed"):
+        store.reopen_run(run.id)
+
+
 # ---------------------------------------------------------------------------- concurrency
 
 

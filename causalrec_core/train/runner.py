@@ -1,0 +1,287 @@
+"""Train one model on one data source and evaluate it: the code path shared by the CLI, the
+background worker and ``torchrun``.
+
+A *data spec* names the data (JSON-serialisable, stored with every run):
+
+* ``{"source": "coat", "path": DIR}`` — the Coat files (MNAR train, MAR test);
+* ``{"source": "csv", "train": FILE, "test": FILE}`` — ``user,item,rating`` files;
+* ``{"source": "log", "path": FILE, "items": FILE?}`` — a raw event log, read, mapped and cleaned
+  by the product's ingestion, split by time;
+* ``{"source": "dataset", "store": ROOT, "dataset_id": N}`` — a dataset in a project store.
+
+Evaluation protocols (stated in the README): rating data — rating > threshold is a positive,
+AUC over all test pairs, NDCG@5 / Recall@5 per user (binary relevance), MSE on the 0/1 labels;
+logs — NDCG@10, Recall@10, HR@10 over the whole catalogue with training items masked, plus
+beyond-accuracy figures; every per-user mean comes with a 95% bootstrap interval over users.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from causalrec_core.errors import DataError, ParameterError, invalid_choice
+from causalrec_core.models.base import TorchRecommender, TrainContext
+from causalrec_core.models.data import RecData
+
+__all__ = ["DATA_SOURCES", "RATING_NO_POSITIVE", "evaluate", "load_data", "load_trained", "parse_data_arg",
+           "train_and_evaluate"]
+
+DATA_SOURCES: tuple[str, ...] = ("coat", "csv", "log", "dataset")
+#: users whose randomised test items hold no positive: how the rating protocol counts them
+RATING_NO_POSITIVE = "skip"
+WEIGHTS_NAME = "model.pt"
+RESULT_NAME = "result.json"
+
+
+def parse_data_arg(data: str | None = None, train: str | None = None, test: str | None = None,
+                   items: str | None = None) -> dict:
+    """CLI arguments -> data spec: ``coat:DIR``, ``--train F --test F`` or a log file."""
+    if train or test:
+        if not (train and test):
+            raise ParameterError("--train and --test go together: give both files, or use --data.")
+        if data:
+            raise ParameterError("give either --data or --train/--test, not both.")
+        return {"source": "csv", "train": str(train), "test": str(test)}
+    if not data:
+        raise ParameterError("no data: give --data coat:DIR, --data LOGFILE or --train FILE --test FILE.")
+    if data.startswith("coat:"):
+        return {"source": "coat", "path": data[len("coat:"):]}
+    if data.startswith("dataset:"):
+        raise ParameterError("--data dataset:N needs a project store; use the Train page or train.jobs.")
+    spec = {"source": "log", "path": data}
+    if items:
+        spec["items"] = items
+    return spec
+
+
+def _log_from_file(path: str, items: str | None, options: dict) -> RecData:
+    import pandas as pd
+
+    from causalrec_core.data.ingest import ingest
+    from causalrec_core.data.io import preview, sniff
+    from causalrec_core.data.mapping import suggest_mapping
+    from causalrec_core.models.logdata import log_data_from_frames
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"data={path!r}: no such file.")
+    fmt = sniff(p)
+    mapping = {r: s.column for r, s in suggest_mapping(preview(p, fmt)).items() if s.column}
+    with tempfile.TemporaryDirectory(prefix="causalrec-train-") as tmp:
+        res = ingest(p, mapping, tmp, file_format=fmt, items_path=items)
+        events = pd.read_parquet(res.tables["events"])
+        items_df = pd.read_parquet(res.tables["items"]) if "items" in res.tables else None
+    return log_data_from_frames(events, items_df, **options)
+
+
+def load_data(spec: dict, options: dict | None = None) -> RecData:
+    """Read the data a spec names (module docstring); ``options`` go to the log splitter."""
+    if not isinstance(spec, dict) or "source" not in spec:
+        raise ParameterError(f"data spec must be a dict with a 'source' key; got {spec!r}.")
+    source = spec["source"]
+    options = dict(options or {})
+    if source == "coat":
+        from causalrec_core.models.coat import load_coat
+
+        return load_coat(spec["path"])
+    if source == "csv":
+        from causalrec_core.models.coat import load_rating_csv
+
+        return load_rating_csv(spec["train"], spec["test"])
+    if source == "log":
+        return _log_from_file(spec["path"], spec.get("items"), options)
+    if source == "dataset":
+        from causalrec_core.models.logdata import log_data_from_dataset
+        from causalrec_core.store import ProjectStore
+
+        return log_data_from_dataset(ProjectStore(spec["store"]), int(spec["dataset_id"]), **options)
+    raise invalid_choice("source", source, DATA_SOURCES)
+
+
+def _with_validation(data: RecData, seed: int) -> RecData:
+    """Rating data: carve the validation slice out of the biased train (never from the test)."""
+    if data.valid is not None or data.kind != "rating":
+        return data
+    from causalrec_core.models.coat import validation_slice
+
+    return validation_slice(data, fraction=0.1, seed=seed)
+
+
+def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> dict:
+    """Test-set metrics of a fitted model under the data kind's protocol (module docstring)."""
+    from causalrec_core.evaluate.metrics import mean_ci, rating_metrics, topk_metrics
+
+    if data.test is None or len(data.test) == 0:
+        raise DataError("the data has no test split to evaluate on.")
+    t = data.test
+    out: dict[str, Any] = {}
+    intervals: dict[str, list[float]] = {}
+    if data.kind == "rating":
+        labels = (t.value > data.threshold).astype(np.float64)
+        m = rating_metrics(t.user, labels, model.score(t.user, t.item), k=5, predictions=model.predict(t.user, t.item),
+                           no_positive=RATING_NO_POSITIVE, per_user=ci)
+        out = {k: m[k] for k in ("auc", "ndcg@5", "recall@5", "mse")}
+        out["n_test_pairs"] = m["n_pairs"]
+        out["n_test_users"] = m["n_users"]
+        if ci:
+            for key in ("ndcg@5", "recall@5"):
+                _, lo, hi = mean_ci(m["per_user"][key], seed=seed)
+                intervals[key] = [lo, hi]
+    else:
+        m = topk_metrics(model, t, exclude=data.train, k=10, per_user=True)
+        out = {k: m[k] for k in ("ndcg@10", "recall@10", "hr@10")}
+        out["n_test_users"] = m["n_users"]
+        if ci:
+            for key in ("ndcg@10", "recall@10", "hr@10"):
+                _, lo, hi = mean_ci(m["per_user"][key], seed=seed)
+                intervals[key] = [lo, hi]
+        try:
+            from causalrec_core.evaluate.beyond import beyond_accuracy
+        except ModuleNotFoundError:  # pragma: no cover - shipped with the product
+            beyond_accuracy = None
+        if beyond_accuracy is not None:
+            users = m["per_user"]["user"]
+            recs = np.stack([model.recommend(model.user_ids_[u], k=10)["item_idx"].to_numpy() for u in users[:2000]])
+            out["beyond"] = beyond_accuracy(recs, n_items=data.n_items, item_popularity=model.item_popularity_,
+                                            item_features=data.item_features)
+    if intervals:
+        out["ci95"] = intervals
+    return out
+
+
+def train_and_evaluate(
+    model_name: str,
+    data_spec: dict,
+    *,
+    params: dict | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    on_progress: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    data: RecData | None = None,
+    log_options: dict | None = None,
+) -> dict:
+    """Fit ``model_name`` on the data, evaluate on its test split, save artefacts in ``run_dir``.
+
+    Returns one JSON-ready dict: model, device, seed, epochs, seconds, metrics, history,
+    best_epoch, data_hash, params. Raises ``TrainingCancelled`` after a cancel request (the
+    checkpoint in ``run_dir`` resumes it).
+    """
+    from causalrec_core.models.registry import make_model
+
+    params = dict(params or {})
+    if "random_state" in params:
+        raise ParameterError("set the seed with seed=..., not params['random_state'].")
+    model = make_model(model_name, **params)
+    model.set_params(random_state=int(seed))
+    if data is None:
+        data = load_data(data_spec, log_options)
+    data = _with_validation(data, seed)
+    run_path = Path(run_dir) if run_dir is not None else None
+    if run_path is not None:
+        run_path.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    if isinstance(model, TorchRecommender):
+        ctx = TrainContext(device=device, run_dir=run_path, resume=resume, on_progress=on_progress,
+                           should_stop=should_stop, checkpoint=run_path is not None)
+        model.fit(data, ctx)
+        device_used = model.device_
+    else:
+        if device == "cuda":
+            raise ParameterError(f"model {model_name!r} has no GPU code path; use device='cpu' or 'auto'.")
+        model.fit(data)
+        device_used = "cpu"
+    fit_seconds = time.perf_counter() - t0
+    metrics = evaluate(model, data, seed=seed)
+    history = list(getattr(model, "history_", []) or [])
+    result = {
+        "model": model_name,
+        "device": device_used,
+        "seed": int(seed),
+        "epochs": len(history) if history else None,
+        "best_epoch": getattr(model, "best_epoch_", None) if history else None,
+        "seconds": round(fit_seconds, 3),
+        "metrics": metrics,
+        "params": model.get_params(),
+        "data_hash": data.fingerprint(),
+        "data": {"kind": data.kind, "n_users": data.n_users, "n_items": data.n_items,
+                 "n_train": len(data.train), "n_valid": 0 if data.valid is None else len(data.valid),
+                 "n_test": len(data.test), "name": data.name},
+        "history": history,
+    }
+    if run_path is not None and _rank() == 0:
+        from causalrec_core.store.atomic import atomic_path, atomic_write_json
+
+        if isinstance(model, TorchRecommender):
+            import torch
+
+            with atomic_path(run_path / WEIGHTS_NAME) as tmp:
+                torch.save(model.state_dict(), tmp)
+        atomic_write_json(run_path / RESULT_NAME, _jsonable(result))
+    return _jsonable(result)
+
+
+def _rank() -> int:
+    import sys
+
+    if "torch" not in sys.modules:
+        return 0
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def _jsonable(obj: Any) -> Any:
+    """NaN/inf -> None, numpy scalars -> Python (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        v = float(obj)
+        return v if np.isfinite(v) else None
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    return obj
+
+
+def load_trained(run_dir: str | Path, data: RecData | None = None) -> Any:
+    """Rebuild a fitted model from a finished run folder (``job.json`` + weights).
+
+    PyTorch models get their saved weights (``torch.load(weights_only=True)``); the others are
+    refitted with the same seed (they are deterministic and fast).
+    """
+    from causalrec_core.models.registry import make_model
+
+    run_path = Path(run_dir)
+    job_file = run_path / "job.json"
+    if not job_file.is_file():
+        raise DataError(f"run folder {str(run_path)!r} has no job.json: it is not a training run.")
+    job = json.loads(job_file.read_text())
+    model = make_model(job["model"], **job.get("params", {}))
+    model.set_params(random_state=int(job.get("seed", 0)))
+    if data is None:
+        data = load_data(job["data"], job.get("log_options"))
+    data = _with_validation(data, int(job.get("seed", 0)))
+    if isinstance(model, TorchRecommender):
+        import torch
+
+        weights = run_path / WEIGHTS_NAME
+        if not weights.is_file():
+            raise DataError(f"run folder {str(run_path)!r} has no {WEIGHTS_NAME}: the run did not finish.")
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.load_weights(data, state)
+    else:
+        model.fit(data)
+    return model

@@ -1,0 +1,113 @@
+"""Background training runs: a real worker process, progress, cancel, resume, dead workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from causalrec_core.errors import ParameterError, StoreError
+from causalrec_core.store import ProjectStore
+from causalrec_core.train import jobs
+
+
+@pytest.fixture
+def setup(tmp_path, rating_csvs):
+    store = ProjectStore(tmp_path / "ws")
+    project = store.create_project("train tests")
+    train, test = rating_csvs
+    spec = {"source": "csv", "train": str(train), "test": str(test)}
+    return store, project.id, spec
+
+
+def _wait_for(pred, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = pred()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def test_run_completes_with_progress_and_metrics(setup):
+    store, pid, spec = setup
+    run = jobs.start_run(store, pid, "mf", data=spec, params={"epochs": 3}, seed=5, device="cpu")
+    assert run.status == "queued" and run.pid
+    done = jobs.wait_run(store, run.id, timeout=180)
+    assert done.status == "completed", jobs.tail_log(done)
+    assert done.device == "cpu" and done.pid is None and done.data_hash
+    assert 0 <= done.metrics["auc"] <= 1 and done.metrics["epochs"] == 3
+    prog = jobs.read_progress(done)
+    assert prog["status"] == "completed" and prog["epoch"] == 3 and len(prog["history"]) == 3
+    assert all("val_auc" in h for h in prog["history"])
+    assert (done.run_dir / "model.pt").is_file()
+    # survives a "restart": a fresh store object sees the same finished run
+    again = ProjectStore(store.root).get_run(run.id)
+    assert again.status == "completed" and again.metrics == done.metrics
+    from causalrec_core.train.runner import load_trained
+
+    model = load_trained(done.run_dir)
+    recs = model.recommend(model.user_ids_[0], k=5)
+    assert len(recs) == 5
+
+
+def test_bad_requests_record_nothing(setup):
+    store, pid, spec = setup
+    with pytest.raises(ParameterError, match="model='nope'"):
+        jobs.start_run(store, pid, "nope", data=spec)
+    with pytest.raises(ParameterError, match="'dimension'"):
+        jobs.start_run(store, pid, "mf", data=spec, params={"dimension": 4})
+    with pytest.raises(ParameterError, match="device="):
+        jobs.start_run(store, pid, "mf", data=spec, device="tpu")
+    assert store.list_runs(pid) == []
+
+
+def test_failed_worker_reports_error(setup, tmp_path):
+    store, pid, spec = setup
+    bad = dict(spec, train=str(tmp_path / "gone.csv"))
+    run = jobs.start_run(store, pid, "mf", data=bad, params={"epochs": 2}, device="cpu")
+    done = jobs.wait_run(store, run.id, timeout=120)
+    assert done.status == "failed" and "gone.csv" in done.error
+
+
+def test_cancel_then_resume_finishes(setup):
+    store, pid, spec = setup
+    run = jobs.start_run(store, pid, "mf", data=spec, device="cpu",
+                         params={"epochs": 400, "patience": 1000, "batch_size": 16})
+    _wait_for(lambda: (jobs.read_progress(store.get_run(run.id)) or {}).get("history"))
+    jobs.cancel_run(store, run.id)
+    cancelled = jobs.wait_run(store, run.id, timeout=120)
+    assert cancelled.status == "cancelled"
+    assert (cancelled.run_dir / "checkpoint.pt").is_file()
+    done_epochs = len(jobs.read_progress(cancelled)["history"])
+    assert 1 <= done_epochs < 400
+    with pytest.raises(StoreError, match="only a queued or running run can be cancelled"):
+        jobs.cancel_run(store, run.id)
+    # resume with fewer remaining epochs: rewrite the job's epoch budget so the test stays short
+    job_path = cancelled.run_dir / "job.json"
+    job = json.loads(job_path.read_text())
+    job["params"]["epochs"] = done_epochs + 2
+    job_path.write_text(json.dumps(job))
+    resumed = jobs.resume_run(store, run.id)
+    assert resumed.status == "queued"
+    final = jobs.wait_run(store, run.id, timeout=180)
+    assert final.status == "completed", jobs.tail_log(final)
+    hist = jobs.read_progress(final)["history"]
+    assert [h["epoch"] for h in hist] == list(range(1, done_epochs + 3))
+
+
+def test_killed_worker_shows_failed_with_log(setup):
+    store, pid, spec = setup
+    run = jobs.start_run(store, pid, "mf", data=spec, device="cpu",
+                         params={"epochs": 400, "patience": 1000, "batch_size": 16})
+    _wait_for(lambda: (jobs.read_progress(store.get_run(run.id)) or {}).get("history"))
+    os.kill(run.pid, signal.SIGKILL)
+    _wait_for(lambda: not jobs.is_alive(run.pid))
+    assert jobs.reconcile(store, pid) == [run.id]
+    dead = store.get_run(run.id)
+    assert dead.status == "failed" and "stopped without reporting" in dead.error
+    assert "worker pid" in dead.error  # the last log lines come with it
