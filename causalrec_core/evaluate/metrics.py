@@ -126,11 +126,13 @@ def topk_metrics(model: Any, test: Any, *, exclude: Any = None, k: int = 10, max
         kk = min(k, scores.shape[1])
         top = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
         top_scores = np.take_along_axis(scores, top, axis=1)
-        top = np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), axis=1)
+        resort = np.argsort(-top_scores, axis=1, kind="stable")
+        top = np.take_along_axis(top, resort, axis=1)
+        rankable = np.isfinite(np.take_along_axis(top_scores, resort, axis=1))  # masked items never hit
         relb = rel[ub]
         for r in range(len(ub)):
             truth = relb.indices[relb.indptr[r]:relb.indptr[r + 1]]
-            hits = np.isin(top[r], truth).astype(np.float64)
+            hits = (np.isin(top[r], truth) & rankable[r]).astype(np.float64)
             n_rel = len(truth)
             hr.append(float(hits.any()))
             rec.append(float(hits.sum() / n_rel))

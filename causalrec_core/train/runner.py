@@ -77,7 +77,8 @@ def _log_from_file(path: str, items: str | None, options: dict) -> RecData:
     with tempfile.TemporaryDirectory(prefix="causalrec-train-") as tmp:
         res = ingest(p, mapping, tmp, file_format=fmt, items_path=items)
         events = pd.read_parquet(res.tables["events"])
-        items_df = pd.read_parquet(res.tables["items"]) if "items" in res.tables else None
+        items_key = "item_side" if "item_side" in res.tables else "items"  # the side table keeps cold items
+        items_df = pd.read_parquet(res.tables[items_key]) if items_key in res.tables else None
     return log_data_from_frames(events, items_df, **options)
 
 
@@ -142,15 +143,11 @@ def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> di
             for key in ("ndcg@10", "recall@10", "hr@10"):
                 _, lo, hi = mean_ci(m["per_user"][key], seed=seed)
                 intervals[key] = [lo, hi]
-        try:
-            from causalrec_core.evaluate.beyond import beyond_accuracy
-        except ModuleNotFoundError:  # pragma: no cover - shipped with the product
-            beyond_accuracy = None
-        if beyond_accuracy is not None:
-            users = m["per_user"]["user"]
-            recs = np.stack([model.recommend(model.user_ids_[u], k=10)["item_idx"].to_numpy() for u in users[:2000]])
-            out["beyond"] = beyond_accuracy(recs, n_items=data.n_items, item_popularity=model.item_popularity_,
-                                            item_features=data.item_features)
+        from causalrec_core.evaluate.beyond import beyond_accuracy, recommendation_matrix
+
+        recs = recommendation_matrix(model, m["per_user"]["user"], k=10, exclude=data.train)
+        out["beyond"] = beyond_accuracy(recs, n_items=data.n_items, item_popularity=model.item_popularity_,
+                                        item_features=data.item_features)
     if intervals:
         out["ci95"] = intervals
     return out

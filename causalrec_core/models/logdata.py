@@ -1,0 +1,492 @@
+"""Event log -> :class:`~causalrec_core.models.data.RecData` (``kind='log'``) for the recommenders.
+
+The input is the canonical events table of :mod:`causalrec_core.data.schema` (``user_id``,
+``item_id``, ``timestamp``, ``event`` and optionally ``value``, ``exposed``, ``position``,
+``propensity``) and, optionally, an items table (``item_id`` plus side columns such as
+``category``, ``title``, ``name``, ``description``).
+
+What is built:
+
+* **Index spaces** — ``user_ids`` are every user seen anywhere in the log, ``item_ids`` every
+  item seen in the log or in the items table (sorted), so items without interactions exist in
+  the index (cold items) and every split shares one index space.
+* **Positives** — the events whose name is in ``positive_events``, one row per (user, item): its
+  first positive time. Later positives of the same pair (re-purchases, a click then a purchase)
+  are dropped, so a pair appears in exactly one of train / valid / test; the pairs whose repeats
+  fall in the valid or test window ("already seen in train") are counted in ``meta``.
+* **Temporal split** — ``split='time'``: one global time cut; the last ``test_fraction`` of the
+  time-ordered positives is test, the ``valid_fraction`` before it valid, the rest train. The cut
+  is a point in time, so positives at exactly the cut time go to the later part.
+  ``split='leave-last'``: each user's last positive item is test, the second last valid (none
+  when ``valid_fraction == 0``), the rest train; ties in time keep the log's row order.
+* **Exposures** — every (user, item) pair with any event: ``exposed = 1`` where the pair has an
+  ``exposure`` event or a true ``exposed`` flag, ``outcome = 1`` where it has an
+  ``outcome_event``, ``propensity`` the logged one (max over the pair's rows; NaN where a pair
+  has none; ``None`` without a propensity column). By default only events of the training window
+  count (``exposure_window='train'``), so the causal models never see a valid or test outcome;
+  ``'all'`` uses the whole log (for effect estimation, not for training). ``None`` when the log
+  has no exposure information at all.
+* **Item side information** — ``item_text`` from title / name / description and category,
+  ``item_features`` a one-hot encoding of the category.
+
+Interaction timestamps are epoch seconds (``meta['timestamp_unit'] == 's'``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causalrec_core.errors import DataError, ParameterError, invalid_choice, out_of_range
+from causalrec_core.models.data import Exposures, Interactions, RecData
+
+__all__ = ["LOG_SPLITS", "hold_out_items", "log_data_from_dataset", "log_data_from_frames"]
+
+LOG_SPLITS: tuple[str, ...] = ("time", "leave-last")
+EXPOSURE_WINDOWS: tuple[str, ...] = ("train", "all")
+DEFAULT_POSITIVE_EVENTS: tuple[str, ...] = ("click", "cart", "fav", "purchase")
+TEXT_COLUMNS: tuple[str, ...] = ("title", "name", "description")
+CATEGORY_COLUMNS: tuple[str, ...] = ("category", "genre")
+REQUIRED_COLUMNS: tuple[str, ...] = ("user_id", "item_id", "timestamp", "event")
+
+_TRUE = {"1", "true", "t", "yes", "y"}
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------
+
+
+def _check_fraction(name: str, value: Any, *, allow_zero: bool) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    lo_ok = ok and (value >= 0 if allow_zero else value > 0)
+    if not (ok and lo_ok and value < 1):
+        raise out_of_range(name, value, f"a number in {'[0' if allow_zero else '(0'}, 1)")
+    return float(value)
+
+
+def _n_of(fraction: float, n: int) -> int:
+    """ceil(fraction * n), robust to float noise (0.3 * 10 -> 3, not 4)."""
+    return int(math.ceil(fraction * n - 1e-9))
+
+
+def _iso(ns: int | None) -> str | None:
+    if ns is None:
+        return None
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat()
+
+
+def _to_ns(col: pd.Series) -> np.ndarray:
+    """Timestamps (datetimes, ISO strings or epoch seconds) -> int64 nanoseconds since the epoch (UTC)."""
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(vals)
+        if bad.any():
+            raise DataError(f"timestamp holds {int(bad.sum())} missing or non-numeric values.")
+        return np.round(vals * 1e9).astype(np.int64)
+    if isinstance(col.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(col):
+        ts = pd.to_datetime(col, utc=True)
+    else:
+        try:
+            ts = pd.to_datetime(col, utc=True, format="ISO8601", errors="coerce")
+        except (ValueError, TypeError):  # pragma: no cover - pandas raises only for odd inputs
+            ts = pd.to_datetime(col, utc=True, errors="coerce")
+    bad = ts.isna().to_numpy()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in col[bad].head(3).tolist())
+        raise DataError(f"timestamp holds {int(bad.sum())} values that are not times (examples: {examples}); "
+                        "use ISO-8601 strings, datetimes or epoch seconds.")
+    return ts.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]").to_numpy().view(np.int64)
+
+
+def _clean_ids(col: pd.Series, what: str) -> pd.Series:
+    if col.isna().any():
+        raise DataError(f"{what} holds {int(col.isna().sum())} missing values.")
+    if pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col):
+        return col.astype(str).str.strip()
+    return col
+
+
+def _factorize(*cols: pd.Series) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted unique ids over ``cols`` and each column's codes into them (one hashing pass)."""
+    allv = pd.concat([c.reset_index(drop=True) for c in cols], ignore_index=True) if len(cols) > 1 else cols[0]
+    if pd.api.types.infer_dtype(allv, skipna=False).startswith("mixed"):
+        allv = allv.astype(str)  # mixed types (e.g. ints in the log, text in the items table): compare as text
+    codes, uniques = pd.factorize(allv, sort=True)
+    ids = np.asarray(uniques)
+    if ids.dtype == object:
+        try:
+            ids = np.asarray(ids.tolist())
+        except (TypeError, ValueError):  # pragma: no cover - ragged objects stay objects
+            pass
+    bounds = np.cumsum([0] + [len(c) for c in cols])
+    codes = codes.astype(np.int64)
+    return ids, [codes[bounds[k]:bounds[k + 1]] for k in range(len(cols))]
+
+
+def _codes(col: pd.Series, ids: np.ndarray) -> np.ndarray:
+    values = col.astype(str) if ids.dtype.kind == "U" else col
+    codes = pd.Index(ids).get_indexer(values)
+    if (codes < 0).any():  # pragma: no cover - ids are built from these very columns
+        raise RuntimeError("internal error: an id is missing from the index")
+    return codes.astype(np.int64)
+
+
+def _flag(col: pd.Series) -> np.ndarray:
+    """An ``exposed`` column (bool, 0/1, 'true'/'false', NaN) -> bool array (NaN = False)."""
+    if pd.api.types.is_bool_dtype(col):
+        return col.fillna(False).to_numpy(dtype=bool)
+    num = pd.to_numeric(col, errors="coerce")
+    text = col.astype(str).str.strip().str.lower().isin(_TRUE).to_numpy()
+    return np.where(num.notna().to_numpy(), num.fillna(0).to_numpy() > 0, text)
+
+
+def _first_present(columns: Iterable[str], candidates: Iterable[str]) -> list[str]:
+    lower = {str(c).lower(): c for c in columns}
+    return [lower[c] for c in candidates if c in lower]
+
+
+def _items_side(items: pd.DataFrame | None, item_ids: np.ndarray, meta: dict) -> tuple[Any, Any]:
+    """item_text and item_features (one-hot of the category) aligned to ``item_ids``."""
+    if items is None:
+        return None, None
+    it = items.drop_duplicates("item_id", keep="first")
+    it = it.assign(_idx=_codes(it["item_id"], item_ids)).set_index("_idx")
+    n = len(item_ids)
+    text_cols = _first_present(it.columns, TEXT_COLUMNS)
+    cat_cols = _first_present(it.columns, CATEGORY_COLUMNS)
+    cat_col = cat_cols[0] if cat_cols else None
+    item_text = None
+    if text_cols or cat_col:
+        parts = pd.Series([""] * n, dtype=object)
+
+        def add(values: pd.Series, prefix: str = "") -> None:
+            vals = values.reindex(range(n))
+            s = vals.astype(object).where(vals.notna(), "").map(lambda v: str(v).strip())
+            s = s.where(s == "", prefix + s)
+            nonlocal parts
+            joined = np.where((parts != "") & (s != ""), parts + ". " + s, parts + s)
+            parts = pd.Series(joined, dtype=object)
+
+        for c in text_cols:
+            add(it[c])
+        if cat_col:
+            add(it[cat_col], f"{cat_col}: ")
+        item_text = [str(t) for t in parts.tolist()]
+        meta["item_text_columns"] = [str(c) for c in text_cols] + ([str(cat_col)] if cat_col else [])
+    item_features = None
+    if cat_col:
+        cats = it[cat_col].reindex(range(n))
+        present = cats.notna().to_numpy()
+        labels = cats[present].astype(str).str.strip()
+        names = sorted(set(labels.tolist()))
+        item_features = np.zeros((n, len(names)), dtype=np.float32)
+        col_of = {c: j for j, c in enumerate(names)}
+        rows = np.flatnonzero(present)
+        item_features[rows, [col_of[c] for c in labels.tolist()]] = 1.0
+        meta["item_feature_names"] = [f"{cat_col}={c}" for c in names]
+    return item_text, item_features
+
+
+# ------------------------------------------------------------------------------------------
+# main entry points
+# ------------------------------------------------------------------------------------------
+
+
+def log_data_from_frames(
+    events: pd.DataFrame,
+    items: pd.DataFrame | None = None,
+    *,
+    positive_events: Iterable[str] = DEFAULT_POSITIVE_EVENTS,
+    outcome_event: str = "purchase",
+    split: str = "time",
+    valid_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    min_user_events: int = 1,
+    exposure_window: str = "train",
+    name: str = "",
+) -> RecData:
+    """Build the implicit-feedback :class:`RecData` of an event log (see the module docstring).
+
+    Parameters
+    ----------
+    events : the canonical events table (``user_id``, ``item_id``, ``timestamp``, ``event`` ...).
+    items : optional items table (``item_id`` plus side columns) for cold items, text and features.
+    positive_events : the events that count as a positive interaction.
+    outcome_event : the event that is the outcome of an exposure.
+    split : ``'time'`` (one global time cut) or ``'leave-last'`` (per user).
+    valid_fraction, test_fraction : sizes of the valid/test parts for ``split='time'``;
+        for ``'leave-last'`` only ``valid_fraction == 0`` matters (no valid part).
+    min_user_events : users with fewer positive (user, item) pairs are left out of the splits
+        (they stay in the index).
+    exposure_window : ``'train'`` (events of the training window only) or ``'all'``.
+
+    Raises
+    ------
+    DataError
+        Missing columns, unparseable times, no positive events, an empty train or test part.
+    ParameterError
+        An invalid argument.
+    """
+    if not isinstance(events, pd.DataFrame):
+        raise ParameterError(f"events must be a pandas DataFrame; got {type(events).__name__}.")
+    if split not in LOG_SPLITS:
+        raise invalid_choice("split", split, LOG_SPLITS)
+    if exposure_window not in EXPOSURE_WINDOWS:
+        raise invalid_choice("exposure_window", exposure_window, EXPOSURE_WINDOWS)
+    if isinstance(positive_events, str):
+        positive_events = (positive_events,)
+    positive = tuple(dict.fromkeys(str(e).strip().lower() for e in positive_events))
+    if not positive:
+        raise out_of_range("positive_events", list(positive), "a non-empty list of event names")
+    outcome_event = str(outcome_event).strip().lower()
+    valid_fraction = _check_fraction("valid_fraction", valid_fraction, allow_zero=True)
+    test_fraction = _check_fraction("test_fraction", test_fraction, allow_zero=False)
+    if split == "time" and valid_fraction + test_fraction >= 1:
+        raise out_of_range("valid_fraction + test_fraction", valid_fraction + test_fraction, "below 1")
+    if isinstance(min_user_events, bool) or not isinstance(min_user_events, (int, np.integer)) or min_user_events < 1:
+        raise out_of_range("min_user_events", min_user_events, "an integer >= 1")
+
+    missing = [c for c in REQUIRED_COLUMNS if c not in events.columns]
+    if missing:
+        raise DataError(f"the events table lacks column(s) {missing}; it needs {list(REQUIRED_COLUMNS)} "
+                        f"(columns: {[str(c) for c in events.columns]}).")
+    if len(events) == 0:
+        raise DataError("the events table is empty: there is nothing to learn from.")
+    if items is not None:
+        if not isinstance(items, pd.DataFrame):
+            raise ParameterError(f"items must be a pandas DataFrame or None; got {type(items).__name__}.")
+        if "item_id" not in items.columns:
+            raise DataError(f"the items table has no 'item_id' column (columns: {[str(c) for c in items.columns]}).")
+        items = items.assign(item_id=_clean_ids(items["item_id"], "items.item_id"))
+
+    users_col = _clean_ids(events["user_id"], "user_id")
+    items_col = _clean_ids(events["item_id"], "item_id")
+    ev_name = events["event"].astype(str).str.strip().str.lower().to_numpy()
+    ts = _to_ns(events["timestamp"])
+    user_ids, (u,) = _factorize(users_col)
+    item_ids, (i, *_) = _factorize(items_col, *([items["item_id"]] if items is not None else []))
+    n_users, n_items = len(user_ids), len(item_ids)
+    row = np.arange(len(events), dtype=np.int64)
+    found = pd.Series(ev_name).value_counts()
+    events_found = {str(k): int(v) for k, v in found.items()}
+    meta: dict = {"source": "log", "split": split, "positive_events": list(positive), "outcome_event": outcome_event,
+                  "valid_fraction": valid_fraction, "test_fraction": test_fraction,
+                  "min_user_events": int(min_user_events), "timestamp_unit": "s", "n_events": int(len(events)),
+                  "events_found": events_found, "warnings": []}
+
+    # -- positives: first positive time per (user, item) -------------------------------------
+    is_pos = np.isin(ev_name, np.asarray(positive))
+    if not is_pos.any():
+        raise DataError(f"the log has no positive events: positive_events={list(positive)} were asked for but the "
+                        f"log holds only {', '.join(f'{k} ({v})' for k, v in events_found.items())}; "
+                        "choose positive_events among those.")
+    pos_idx = np.flatnonzero(is_pos)
+    order = pos_idx[np.lexsort((row[pos_idx], ts[pos_idx]))]  # positives by time, then row order
+    key = u[order] * n_items + i[order]
+    _, first = np.unique(key, return_index=True)  # first occurrence in time order
+    first_rows = order[first]
+    first_rows = first_rows[np.lexsort((first_rows, ts[first_rows]))]
+    pu, pi, pt = u[first_rows], i[first_rows], ts[first_rows]
+    meta["n_positive_events"] = int(len(pos_idx))
+    meta["n_positive_pairs"] = int(len(first_rows))
+    meta["n_duplicate_positives"] = int(len(pos_idx) - len(first_rows))
+
+    per_user = np.bincount(pu, minlength=n_users)
+    keep = per_user[pu] >= min_user_events
+    meta["n_users_below_min"] = int(((per_user > 0) & (per_user < min_user_events)).sum())
+    if not keep.any():
+        raise DataError(f"no user has min_user_events={min_user_events} positive items (the most any user has is "
+                        f"{int(per_user.max())}); lower min_user_events.")
+    pu, pi, pt, first_rows = pu[keep], pi[keep], pt[keep], first_rows[keep]
+    n = len(pu)
+
+    # -- split: part 0 train, 1 valid, 2 test; cut_valid/cut_test per user (ns; None = no cut) ---
+    part = np.zeros(n, dtype=np.int8)
+    inf = np.iinfo(np.int64).max
+    cut_valid_u = np.full(n_users, inf, dtype=np.int64)  # start of the valid window per user
+    cut_test_u = np.full(n_users, inf, dtype=np.int64)
+    if split == "time":
+        n_test = _n_of(test_fraction, n)
+        t_test = int(pt[n - n_test])
+        part[pt >= t_test] = 2
+        t_valid = t_test
+        if valid_fraction > 0:
+            start = n - n_test - _n_of(valid_fraction, n)
+            if start <= 0:
+                raise DataError(f"split='time' leaves an empty train: {n} positive pairs are too few for "
+                                f"valid_fraction={valid_fraction} and test_fraction={test_fraction}.")
+            t_valid = int(pt[start])
+            part[(pt >= t_valid) & (pt < t_test)] = 1
+        cut_valid_u[:] = t_valid
+        cut_test_u[:] = t_test
+        meta["time_cuts"] = {"valid_start": _iso(t_valid) if valid_fraction > 0 else None, "test_start": _iso(t_test)}
+    else:
+        by_user = np.lexsort((first_rows, pt, pu))
+        su = pu[by_user]
+        ends = np.r_[np.flatnonzero(su[1:] != su[:-1]), len(su) - 1]
+        last = by_user[ends]
+        part[last] = 2
+        cut_test_u[pu[last]] = pt[last]
+        if valid_fraction > 0:
+            starts = np.r_[0, ends[:-1] + 1]
+            has2 = ends > starts
+            second = by_user[ends[has2] - 1]
+            part[second] = 1
+            cut_valid_u[pu[second]] = pt[second]
+        cut_valid_u = np.minimum(cut_valid_u, cut_test_u)
+        meta["time_cuts"] = None
+    counts = np.bincount(part, minlength=3)
+    if counts[0] == 0:
+        raise DataError(f"split={split!r} leaves an empty train ({n} positive pairs: {int(counts[1])} valid, "
+                        f"{int(counts[2])} test); use more data, smaller fractions or split='time'.")
+    if counts[2] == 0:  # pragma: no cover - each split puts at least one pair in test
+        raise DataError(f"split={split!r} leaves an empty test; use larger test_fraction.")
+
+    # pairs whose repeat positives fall in a later window: already seen, so not evaluated there
+    all_pos = pos_idx[np.isin(u[pos_idx] * n_items + i[pos_idx], pu * n_items + pi)]
+    pair_part = pd.Series(part, index=pu * n_items + pi)
+    au, at = u[all_pos], ts[all_pos]
+    window = np.where(at >= cut_test_u[au], 2, np.where(at >= cut_valid_u[au], 1, 0))
+    later = window > pair_part.reindex(au * n_items + i[all_pos]).to_numpy()
+    rep_keys = au[later] * n_items + i[all_pos][later]
+    rep_win = window[later]
+    meta["dropped_repeats"] = {
+        "valid": int(len(np.unique(rep_keys[rep_win == 1]))),
+        "test": int(len(np.unique(rep_keys[rep_win == 2]))),
+    }
+
+    # -- interactions ------------------------------------------------------------------------
+    has_prop = "propensity" in events.columns
+    prop_all = pd.to_numeric(events["propensity"], errors="coerce").to_numpy(dtype=np.float64) if has_prop else None
+    pair_keys, pair_of_event = np.unique(u * n_items + i, return_inverse=True)  # every (user, item) with an event
+    pair_prop = None
+    if prop_all is not None:
+        pp = np.full(len(pair_keys), np.nan)
+        np.fmax.at(pp, pair_of_event, prop_all)  # max over the pair's rows, NaN ignored
+        pair_prop = pp[np.searchsorted(pair_keys, pu * n_items + pi)]
+
+    def interactions(mask: np.ndarray) -> Interactions:
+        prop = None
+        if pair_prop is not None and mask.any() and np.isfinite(pair_prop[mask]).all():
+            prop = pair_prop[mask]
+        return Interactions(user=pu[mask], item=pi[mask], value=np.ones(int(mask.sum()), dtype=np.float32),
+                            n_users=n_users, n_items=n_items, timestamp=pt[mask] // 10**9, propensity=prop)
+
+    train = interactions(part == 0)
+    valid = interactions(part == 1) if valid_fraction > 0 else None
+    test = interactions(part == 2)
+    meta.update({"n_train": int(counts[0]), "n_valid": int(counts[1]), "n_test": int(counts[2]),
+                 "n_users": int(n_users), "n_items": int(n_items),
+                 "n_train_users": int(len(np.unique(train.user))),
+                 "n_cold_items": int((np.bincount(train.item, minlength=n_items) == 0).sum()),
+                 "time_range": {"first": _iso(int(ts.min())), "last": _iso(int(ts.max()))}})
+
+    # -- exposures -----------------------------------------------------------------------------
+    exposures = _exposures(events, ev_name, u, ts, pair_keys, pair_of_event, prop_all, n_items, outcome_event,
+                           cut_valid_u if exposure_window == "train" else None, meta)
+    meta["exposure_window"] = exposure_window
+    if outcome_event not in events_found:
+        meta["warnings"].append(f"outcome_event={outcome_event!r} never occurs in the log: "
+                                "every exposure outcome is 0.")
+
+    item_text, item_features = _items_side(items, item_ids, meta)
+    return RecData(kind="log", train=train, user_ids=user_ids, item_ids=item_ids, valid=valid, test=test,
+                   item_text=item_text, item_features=item_features, exposures=exposures, name=name, meta=meta)
+
+
+def _exposures(events: pd.DataFrame, ev_name: np.ndarray, u: np.ndarray, ts: np.ndarray, pair_keys: np.ndarray,
+               pair_of_event: np.ndarray, prop_all: np.ndarray | None, n_items: int, outcome_event: str,
+               cut_u: np.ndarray | None, meta: dict) -> Exposures | None:
+    exposed_row = ev_name == "exposure"
+    has_flag = "exposed" in events.columns
+    if has_flag:
+        exposed_row = exposed_row | _flag(events["exposed"])
+    if not has_flag and not (ev_name == "exposure").any():
+        meta["exposures"] = None
+        meta["warnings"].append("the log has no exposure information ('exposure' events or an 'exposed' column): "
+                                "data.exposures is None.")
+        return None
+    sel = np.ones(len(u), dtype=bool) if cut_u is None else ts < cut_u[u]
+    pe = pair_of_event[sel]
+    k = len(pair_keys)
+    present = np.bincount(pe, minlength=k) > 0
+    exposed = np.bincount(pe, weights=exposed_row[sel], minlength=k) > 0
+    outcome = np.bincount(pe, weights=(ev_name[sel] == outcome_event), minlength=k) > 0
+    prop = None
+    if prop_all is not None:
+        pp = np.full(k, np.nan)
+        np.fmax.at(pp, pe, prop_all[sel])
+        prop = pp[present]
+    keys = pair_keys[present]
+    exp = Exposures(user=keys // n_items, item=keys % n_items, exposed=exposed[present].astype(np.int8),
+                    outcome=outcome[present].astype(np.int8), propensity=prop)
+    meta["exposures"] = {
+        "n_pairs": int(len(exp)), "n_exposed": int(exp.exposed.sum()), "n_outcome": int(exp.outcome.sum()),
+        "propensity": "logged" if prop is not None else None,
+        "n_propensity_missing": int(np.isnan(prop).sum()) if prop is not None else None,
+    }
+    return exp
+
+
+def log_data_from_dataset(store: Any, dataset_id: int, **kw: Any) -> RecData:
+    """:func:`log_data_from_frames` on a dataset of the project store (its ``events`` table and
+    ``item_side`` table, else its ``items`` table, when present)."""
+    import pyarrow.parquet as pq
+
+    info = store.get_dataset(dataset_id)
+    available = pq.read_schema(store.dataset_path(dataset_id, "events")).names
+    wanted = [c for c in ("user_id", "item_id", "timestamp", "event", "exposed", "propensity") if c in available]
+    events = store.load_table(dataset_id, "events", columns=wanted)
+    items = None
+    for table in ("item_side", "items"):
+        if table in info.tables:
+            items = store.load_table(dataset_id, table)
+            break
+    kw.setdefault("name", info.name)
+    data = log_data_from_frames(events, items, **kw)
+    data.meta["dataset_id"] = int(dataset_id)
+    return data
+
+
+def hold_out_items(data: RecData, fraction: float, seed: int = 0) -> RecData:
+    """A copy of ``data`` in which a random ``fraction`` of the items with interactions has every
+    train and valid interaction (and exposure) removed; their test interactions stay, so a model
+    can be evaluated on items it never saw (cold-start). ``meta['held_out_items']`` lists them."""
+    if not isinstance(data, RecData):
+        raise ParameterError(f"data must be a RecData; got {type(data).__name__}.")
+    fraction = _check_fraction("fraction", fraction, allow_zero=False)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise out_of_range("seed", seed, "an integer")
+    parts = [p for p in (data.train, data.valid, data.test) if p is not None]
+    candidates = np.unique(np.concatenate([p.item for p in parts]))
+    if len(candidates) == 0:
+        raise DataError("data has no interactions: there are no items to hold out.")
+    n_out = max(1, int(round(fraction * len(candidates))))
+    rng = np.random.default_rng(int(seed))
+    held = np.sort(rng.choice(candidates, size=n_out, replace=False))
+    train_keep = ~np.isin(data.train.item, held)
+    if not train_keep.any():
+        raise DataError(f"hold_out_items(fraction={fraction}) removes every training interaction; "
+                        "use a smaller fraction.")
+    train = data.train.subset(train_keep)
+    valid = data.valid.subset(~np.isin(data.valid.item, held)) if data.valid is not None else None
+    exposures = data.exposures
+    if exposures is not None:
+        k = ~np.isin(exposures.item, held)
+        exposures = Exposures(user=exposures.user[k], item=exposures.item[k], exposed=exposures.exposed[k],
+                              outcome=exposures.outcome[k],
+                              propensity=None if exposures.propensity is None else exposures.propensity[k])
+    meta = dict(data.meta)
+    meta.update({
+        "held_out_items": [int(x) for x in held], "n_held_out_items": int(n_out), "hold_out_fraction": fraction,
+        "hold_out_seed": int(seed), "n_removed_train": int((~train_keep).sum()),
+        "n_removed_valid": int(len(data.valid) - len(valid)) if data.valid is not None else 0,
+        "n_test_on_held_out": int(np.isin(data.test.item, held).sum()) if data.test is not None else 0,
+    })
+    return replace(data, train=train, valid=valid, exposures=exposures, meta=meta)

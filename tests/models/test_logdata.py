@@ -1,0 +1,281 @@
+"""Event log -> RecData(kind='log'): exact splits on hand-made logs, and the sample data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalrec_core.errors import DataError, ParameterError
+from causalrec_core.models.logdata import hold_out_items, log_data_from_dataset, log_data_from_frames
+
+SAMPLE = Path(__file__).resolve().parents[2] / "sample_data"
+BASE = int(pd.Timestamp("2024-01-01T00:00:00Z").timestamp())
+
+ROWS = [  # user, item, second, event
+    ("u1", "a", 1, "click"),
+    ("u1", "b", 2, "purchase"),
+    ("u1", "a", 3, "purchase"),  # repeat of a train pair, inside the train window
+    ("u2", "a", 4, "click"),
+    ("u1", "b", 5, "fav"),  # repeat of a train pair inside the valid window
+    ("u2", "c", 5, "view"),  # not a positive
+    ("u1", "c", 6, "click"),
+    ("u2", "b", 7, "cart"),
+    ("u3", "a", 8, "exposure"),  # u3 has no positive at all
+    ("u2", "d", 9, "purchase"),
+    ("u1", "b", 10, "click"),  # repeat of a train pair inside the test window
+]
+
+
+def _events(rows=ROWS, **extra) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["user_id", "item_id", "sec", "event"])
+    df["timestamp"] = [pd.Timestamp(BASE + s, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") for s in df["sec"]]
+    for k, v in extra.items():
+        df[k] = v
+    return df.drop(columns="sec")
+
+
+ITEMS = pd.DataFrame({
+    "item_id": ["a", "b", "c", "e", "f"],
+    "title": ["Apple", "Banana", None, "Eel", "Fig"],
+    "category": ["fruit", "fruit", "tools", None, "fruit"],
+    "price": [1.0, 2.0, 3.0, 4.0, 5.0],
+})
+
+
+def _pairs(inter, data):
+    return sorted((str(data.user_ids[u]), str(data.item_ids[i])) for u, i in zip(inter.user, inter.item, strict=True))
+
+
+def test_time_split_exact():
+    d = log_data_from_frames(_events(), valid_fraction=0.2, test_fraction=0.2)
+    assert d.kind == "log"
+    assert d.user_ids.tolist() == ["u1", "u2", "u3"]
+    assert d.item_ids.tolist() == ["a", "b", "c", "d"]
+    # first positives in time: (u1,a,1) (u1,b,2) (u2,a,4) (u1,c,6) (u2,b,7) (u2,d,9); 20% of 6 -> 2 each
+    assert _pairs(d.train, d) == [("u1", "a"), ("u1", "b")]
+    assert _pairs(d.valid, d) == [("u1", "c"), ("u2", "a")]
+    assert _pairs(d.test, d) == [("u2", "b"), ("u2", "d")]
+    assert d.train.timestamp.tolist() == [BASE + 1, BASE + 2]  # epoch seconds, first positive time
+    assert d.train.value.tolist() == [1.0, 1.0]
+    m = d.meta
+    assert (m["n_train"], m["n_valid"], m["n_test"]) == (2, 2, 2)
+    assert m["n_positive_events"] == 9 and m["n_positive_pairs"] == 6 and m["n_duplicate_positives"] == 3
+    assert m["dropped_repeats"] == {"valid": 1, "test": 1}
+    assert m["time_cuts"] == {"valid_start": "2024-01-01T00:00:04+00:00", "test_start": "2024-01-01T00:00:07+00:00"}
+    assert m["split"] == "time" and m["positive_events"] == ["click", "cart", "fav", "purchase"]
+    assert m["timestamp_unit"] == "s"
+    assert d.item_text is None and d.item_features is None
+
+
+def test_time_cut_ties_go_to_the_later_part():
+    rows = [("u1", "a", 1, "click"), ("u1", "b", 2, "click"), ("u2", "a", 2, "click"), ("u2", "b", 3, "click")]
+    d = log_data_from_frames(_events(rows), valid_fraction=0.0, test_fraction=0.5)
+    # the cut is t=2 (the 3rd of 4 positives): both positives at t=2 are test
+    assert _pairs(d.train, d) == [("u1", "a")]
+    assert _pairs(d.test, d) == [("u1", "b"), ("u2", "a"), ("u2", "b")]
+    assert d.valid is None and d.meta["time_cuts"]["valid_start"] is None
+
+
+def test_leave_last_split_exact():
+    d = log_data_from_frames(_events(), split="leave-last")
+    assert _pairs(d.train, d) == [("u1", "a"), ("u2", "a")]
+    assert _pairs(d.valid, d) == [("u1", "b"), ("u2", "b")]
+    assert _pairs(d.test, d) == [("u1", "c"), ("u2", "d")]
+    # (u1,a,3) falls after u1's valid item (t=2); (u1,b,10) after u1's test item (t=6)
+    assert d.meta["dropped_repeats"] == {"valid": 1, "test": 1}
+    assert d.meta["time_cuts"] is None
+    d0 = log_data_from_frames(_events(), split="leave-last", valid_fraction=0)
+    assert d0.valid is None
+    assert _pairs(d0.train, d0) == [("u1", "a"), ("u1", "b"), ("u2", "a"), ("u2", "b")]
+
+
+def test_positive_events_and_min_user_events():
+    d = log_data_from_frames(_events(), positive_events=["purchase"], split="leave-last", valid_fraction=0)
+    # purchase pairs: (u1,b,2) (u1,a,3) (u2,d,9)
+    assert _pairs(d.train, d) == [("u1", "b")]
+    assert _pairs(d.test, d) == [("u1", "a"), ("u2", "d")]
+    rows = [("u4", "c", 0, "click")] + ROWS
+    d = log_data_from_frames(_events(rows), valid_fraction=0.2, test_fraction=0.2, min_user_events=2)
+    assert d.meta["n_users_below_min"] == 1
+    assert "u4" in d.user_ids.tolist()  # still in the index
+    assert _pairs(d.train, d) == [("u1", "a"), ("u1", "b")]
+    with pytest.raises(DataError, match="min_user_events=4"):
+        log_data_from_frames(_events(), min_user_events=4)
+
+
+def test_exposures_train_window_and_all():
+    prop = [np.nan] * len(ROWS)
+    prop[8] = 0.5  # the exposure of (u3, a)
+    ev = _events(propensity=prop)
+    d = log_data_from_frames(ev, valid_fraction=0.2, test_fraction=0.2, exposure_window="all")
+    e = d.exposures
+    got = [(str(d.user_ids[u]), str(d.item_ids[i]), int(x), int(y))
+           for u, i, x, y in zip(e.user, e.item, e.exposed, e.outcome, strict=True)]
+    assert got == [("u1", "a", 0, 1), ("u1", "b", 0, 1), ("u1", "c", 0, 0), ("u2", "a", 0, 0), ("u2", "b", 0, 0),
+                   ("u2", "c", 0, 0), ("u2", "d", 0, 1), ("u3", "a", 1, 0)]
+    assert np.isnan(e.propensity[:-1]).all() and e.propensity[-1] == 0.5
+    assert d.meta["exposures"]["n_propensity_missing"] == 7
+    assert d.train.propensity is None  # not logged for every pair
+    # default: only events before the valid cut (t=4) -> no valid/test outcome leaks into training
+    d = log_data_from_frames(ev, valid_fraction=0.2, test_fraction=0.2)
+    assert len(d.exposures) == 2 and d.exposures.outcome.tolist() == [1, 1]
+    assert d.meta["exposure_window"] == "train"
+
+
+def test_exposed_flag_column_and_no_exposure_info():
+    flags = ["1", "0", "0", "true", "0", "0", "0", "0", "0", "0", "0"]
+    d = log_data_from_frames(_events(exposed=flags), exposure_window="all", positive_events=("click", "purchase"))
+    e = d.exposures
+    exposed = {(str(d.user_ids[u]), str(d.item_ids[i])) for u, i, x in zip(e.user, e.item, e.exposed, strict=True)
+               if x}
+    assert exposed == {("u1", "a"), ("u2", "a"), ("u3", "a")}
+    rows = [r for r in ROWS if r[3] != "exposure"]
+    d = log_data_from_frames(_events(rows))
+    assert d.exposures is None and d.meta["exposures"] is None
+    assert any("no exposure information" in w for w in d.meta["warnings"])
+
+
+def test_items_table_text_features_and_cold_items():
+    d = log_data_from_frames(_events(), ITEMS, valid_fraction=0.2, test_fraction=0.2)
+    assert d.item_ids.tolist() == ["a", "b", "c", "d", "e", "f"]  # items of the log and of the table
+    assert d.item_text == ["Apple. category: fruit", "Banana. category: fruit", "category: tools", "", "Eel",
+                           "Fig. category: fruit"]
+    assert d.meta["item_feature_names"] == ["category=fruit", "category=tools"]
+    assert d.item_features.tolist() == [[1, 0], [1, 0], [0, 1], [0, 0], [0, 0], [1, 0]]
+    assert d.meta["n_cold_items"] == 4  # only a and b have training positives
+    assert d.meta["n_items"] == 6
+
+
+def test_errors():
+    only_views = _events([("u1", "a", 1, "view"), ("u2", "b", 2, "exposure")])
+    with pytest.raises(DataError, match=r"no positive events.*click.*view \(1\)"):
+        log_data_from_frames(only_views)
+    same_time = _events([("u1", "a", 1, "click"), ("u2", "b", 1, "click")])
+    with pytest.raises(DataError, match="empty train"):
+        log_data_from_frames(same_time, valid_fraction=0)
+    with pytest.raises(DataError, match="empty train"):
+        log_data_from_frames(_events([("u1", "a", 1, "click"), ("u2", "b", 2, "click")]))
+    with pytest.raises(DataError, match="empty train"):
+        log_data_from_frames(_events([("u1", "a", 1, "click"), ("u2", "b", 2, "click")]), split="leave-last")
+    with pytest.raises(DataError, match="lacks column"):
+        log_data_from_frames(_events().drop(columns="event"))
+    bad = _events()
+    bad.loc[2, "timestamp"] = "not a time"
+    with pytest.raises(DataError, match="not a time"):
+        log_data_from_frames(bad)
+    with pytest.raises(ParameterError, match="split='random'"):
+        log_data_from_frames(_events(), split="random")
+    with pytest.raises(ParameterError, match="test_fraction=0"):
+        log_data_from_frames(_events(), test_fraction=0)
+    with pytest.raises(ParameterError, match="exposure_window"):
+        log_data_from_frames(_events(), exposure_window="test")
+    with pytest.raises(DataError, match="item_id"):
+        log_data_from_frames(_events(), ITEMS.rename(columns={"item_id": "sku"}))
+    with pytest.raises(DataError, match="empty"):
+        log_data_from_frames(_events().iloc[:0])
+
+
+def test_numeric_ids_and_datetime_timestamps():
+    ev = _events()
+    ev["user_id"] = ev["user_id"].str[1:].astype(int)
+    ev["timestamp"] = pd.to_datetime(ev["timestamp"], utc=True)
+    d = log_data_from_frames(ev, valid_fraction=0.2, test_fraction=0.2)
+    assert d.user_ids.tolist() == [1, 2, 3]
+    assert d.train.timestamp.tolist() == [BASE + 1, BASE + 2]
+    assert d.meta["n_test"] == 2
+    # integer item ids in the log, text ids in the items table: both compared as text
+    ev["item_id"] = ev["item_id"].map({"a": 1, "b": 2, "c": 3, "d": 4})
+    d = log_data_from_frames(ev, pd.DataFrame({"item_id": ["1", "5"], "title": ["One", "Five"]}))
+    assert d.item_ids.tolist() == ["1", "2", "3", "4", "5"]
+    assert d.item_text == ["One", "", "", "", "Five"]
+
+
+def test_outcome_event_absent_is_reported():
+    d = log_data_from_frames(_events(), outcome_event="rating", exposure_window="all")
+    assert d.exposures.outcome.sum() == 0
+    assert any("outcome_event='rating'" in w for w in d.meta["warnings"])
+
+
+def _sample():
+    if not (SAMPLE / "events.csv").exists():
+        pytest.skip(f"sample data not found: {SAMPLE / 'events.csv'}")
+    return pd.read_csv(SAMPLE / "events.csv"), pd.read_csv(SAMPLE / "items.csv")
+
+
+@pytest.mark.parametrize("split", ["time", "leave-last"])
+def test_sample_data(split):
+    events, items = _sample()
+    d = log_data_from_frames(events, items, split=split)
+    m = d.meta
+    assert d.n_users == events["user_id"].nunique() == 2000
+    assert d.n_items == 500 and events["item_id"].nunique() < 500  # cold items from items.csv
+    n_pairs = len(d.train) + len(d.valid) + len(d.test)
+    assert m["n_train"] + m["n_valid"] + m["n_test"] == m["n_positive_pairs"] == n_pairs
+    keys = [set((p.user * d.n_items + p.item).tolist()) for p in (d.train, d.valid, d.test)]
+    assert sum(map(len, keys)) == len(set.union(*keys))  # a pair is in one split only
+    if split == "time":
+        assert d.train.timestamp.max() < d.valid.timestamp.min() <= d.valid.timestamp.max() < d.test.timestamp.min()
+        assert m["n_test"] == int(np.ceil(0.1 * m["n_positive_pairs"] - 1e-9))
+    else:
+        assert len(np.unique(d.test.user)) == len(d.test)  # one test item per user
+    assert len(d.item_text) == 500 and all(isinstance(t, str) for t in d.item_text)
+    assert d.item_features.shape == (500, items["category"].nunique())
+    assert (d.item_features.sum(axis=1) == 1).all()
+    assert d.exposures is not None and 0 < d.exposures.exposed.mean() < 1
+    assert d.exposures.propensity is not None and np.isfinite(d.exposures.propensity).all()
+    assert d.train.propensity is not None
+    assert m["positive_events"] == ["click", "cart", "fav", "purchase"]
+
+
+def test_hold_out_items_on_sample():
+    events, items = _sample()
+    d = log_data_from_frames(events, items)
+    h = hold_out_items(d, 0.2, seed=3)
+    held = np.asarray(h.meta["held_out_items"])
+    n_candidates = len(np.unique(np.concatenate([d.train.item, d.valid.item, d.test.item])))
+    assert len(held) == round(0.2 * n_candidates) == h.meta["n_held_out_items"]
+    assert not np.isin(h.train.item, held).any() and not np.isin(h.valid.item, held).any()
+    assert not np.isin(h.exposures.item, held).any()
+    assert h.test is d.test and np.isin(d.test.item, held).sum() == h.meta["n_test_on_held_out"] > 0
+    assert len(d.train) - len(h.train) == h.meta["n_removed_train"] > 0
+    assert h.meta["held_out_items"] == hold_out_items(d, 0.2, seed=3).meta["held_out_items"]
+    assert h.meta["held_out_items"] != hold_out_items(d, 0.2, seed=4).meta["held_out_items"]
+    assert "held_out_items" not in d.meta  # the input is not changed
+    with pytest.raises(ParameterError, match="fraction=1"):
+        hold_out_items(d, 1)
+
+
+def test_hold_out_items_small():
+    d = log_data_from_frames(_events(), valid_fraction=0.2, test_fraction=0.2)
+    h = hold_out_items(d, 0.25, seed=0)  # 1 of the 4 items with interactions
+    assert h.meta["n_held_out_items"] == 1
+    with pytest.raises(DataError, match="removes every training interaction"):
+        hold_out_items(d, 0.99, seed=0)
+
+
+def test_log_data_from_dataset(tmp_path):
+    from causalrec_core.data.importer import import_dataset
+    from causalrec_core.store.store import ProjectStore
+
+    prop = [0.2] * len(ROWS)
+    path = tmp_path / "log.csv"
+    _events(propensity=prop).to_csv(path, index=False)
+    items_path = tmp_path / "items.csv"
+    ITEMS.to_csv(items_path, index=False)
+    store = ProjectStore(tmp_path / "ws")
+    project = store.create_project("p")
+    mapping = {"user": "user_id", "item": "item_id", "timestamp": "timestamp", "event": "event",
+               "propensity": "propensity"}
+    info = import_dataset(store, project.id, "tiny", path, mapping, items_path=items_path)
+    d = log_data_from_dataset(store, info.id, valid_fraction=0.2, test_fraction=0.2)
+    ref = log_data_from_frames(_events(propensity=prop), ITEMS, valid_fraction=0.2, test_fraction=0.2)
+    assert d.name == "tiny" and d.meta["dataset_id"] == info.id
+    assert d.user_ids.tolist() == ref.user_ids.tolist() and d.item_ids.tolist() == ref.item_ids.tolist()
+    for a, b in ((d.train, ref.train), (d.valid, ref.valid), (d.test, ref.test)):
+        assert a.fingerprint() == b.fingerprint()
+        assert a.timestamp.tolist() == b.timestamp.tolist()
+    assert d.item_text == ref.item_text
+    assert d.exposures.exposed.tolist() == ref.exposures.exposed.tolist()
