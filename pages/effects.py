@@ -1,31 +1,28 @@
 """Effects: estimate the average treatment effect (ATE) of a binary treatment on a binary outcome
 with several estimators, compare them on a forest plot (against the simulator's true ATE when the
-dataset has one) and save each run.
+dataset has one), check the assumptions (overlap, balance, effective sample size), refute the
+estimate, look at effects by segment, and save each run.
 
-All the estimation is done by the core (``causalrec_core.effects``); this page only gathers the
-choices, calls it and shows the results.
+All the estimation is done by the core (``causalrec_core.effects``) through the cached wrappers of
+``ui.effects_view``; this page only gathers the choices, calls them and shows the results.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
-from causalrec_core.effects.estimators import ESTIMATORS, make_estimator
-from causalrec_core.effects.units import (
-    covariates_from_graph,
-    design_matrix,
-    detect_kind,
-    node_for_column,
-    pair_units,
-    simulator_units,
-)
+from causalrec_core.effects.cate import CATE_LEARNERS
+from causalrec_core.effects.diagnostics import SMD_THRESHOLD
+from causalrec_core.effects.estimators import ESTIMATORS
+from causalrec_core.effects.refute import refutation_table
+from causalrec_core.effects.units import covariates_from_graph, detect_kind, node_for_column, roles_from_graph
 from causalrec_core.errors import ParameterError
 from causalrec_core.graph import model
+from ui import charts
+from ui import effects_view as ev
 from ui.common import flash, md, user_errors
 from ui.state import get_state, get_store
 
@@ -33,20 +30,16 @@ store = get_store()
 state = get_state()
 ss = st.session_state
 RESULT = "effects_result"
-MAX_ROWS = 200_000
+REFUTE = "effects_refutations"
+HETERO = "effects_heterogeneity"
 DEFAULT_METHODS = ("naive", "ipw", "aipw")
 ESTIMAND_TEXT = "ATE: average effect of the treatment on the outcome over all units"
-
-
-@st.cache_data(show_spinner="Building the unit table…", max_entries=4)
-def _units(root: str, dataset_id: int, revision: int) -> tuple[pd.DataFrame, str]:
-    """The dataset's unit table: the simulator's pairs when present, else pairs from interactions."""
-    ds = store.get_dataset(dataset_id)
-    if "pairs" in ds.tables:
-        return simulator_units(store.load_table(dataset_id, "pairs")), "pairs (simulator: every user × candidate item)"
-    users = store.load_table(dataset_id, "users") if "users" in ds.tables else None
-    items = store.load_table(dataset_id, "items") if "items" in ds.tables else None
-    return pair_units(store.load_table(dataset_id, "interactions"), users, items), "interactions (user × item pairs)"
+LEARNER_LABELS = {"s_learner": "S-learner", "t_learner": "T-learner", "x_learner": "X-learner",
+                  "dr_learner": "DR-learner"}
+# The simulator's ground-truth columns (potential-outcome probabilities, uplift) are answers, not
+# covariates, and `position` exists only for shown items (it comes after exposure): never offered.
+NOT_COVARIATES = {"user_id", "item_id", "position", "uplift", "p_view_treated", "p_view_control",
+                  "p_purchase_treated", "p_purchase_control"}
 
 
 def _binary_columns(data: pd.DataFrame) -> list[str]:
@@ -58,17 +51,6 @@ def _binary_columns(data: pd.DataFrame) -> list[str]:
         except ParameterError:
             continue
     return out
-
-
-def _truth(ds) -> float | None:
-    path = ds.path / "truth.json"
-    if not path.is_file():
-        return None
-    try:
-        value = json.loads(path.read_text(encoding="utf-8")).get("ate_exposure_purchase")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return float(value) if isinstance(value, (int, float)) else None
 
 
 st.title("Effects")
@@ -89,13 +71,15 @@ by_id = {d.id: d for d in datasets}
 
 def _picked_dataset() -> None:
     state.dataset_id = ss["effects_dataset_picker"]
-    ss.pop(RESULT, None)
+    for key in (RESULT, REFUTE, HETERO):
+        ss.pop(key, None)
 
 
 ss["effects_dataset_picker"] = state.dataset_id
 st.selectbox("Dataset", ids, key="effects_dataset_picker", format_func=lambda i: by_id[i].name,
              on_change=_picked_dataset)
 ds = by_id[state.dataset_id]
+root = str(store.root)
 st.caption(f"Project: {md(project.name)}. Each estimator estimates the ATE, the average change in the outcome if "
            "every unit were treated rather than none, adjusting for the chosen covariates.")
 if "pairs" not in ds.tables and "interactions" not in ds.tables:
@@ -104,7 +88,7 @@ if "pairs" not in ds.tables and "interactions" not in ds.tables:
 
 units = None
 with user_errors("Building the unit table"):
-    units, unit_source = _units(str(store.root), ds.id, ds.revision)
+    units, unit_source = ev.unit_table(root, ds.id, ds.revision)
 if units is None:
     st.stop()
 binary = _binary_columns(units)
@@ -112,63 +96,86 @@ if len(binary) < 2:
     st.info("The unit table needs at least two binary (0/1) columns: a treatment and an outcome.")
     st.stop()
 st.caption(md(f"Units: {unit_source}, {len(units):,} rows."))
+cols = [str(c) for c in units.columns]
+truth = ev.truth(ds)
 
-c1, c2 = st.columns(2)
-treatment = c1.selectbox("Treatment (binary)", binary, key="effects_treatment",
-                         index=binary.index("exposed") if "exposed" in binary else 0)
-outcomes = [c for c in binary if c != treatment]
-outcome = c2.selectbox("Outcome (binary)", outcomes, key="effects_outcome",
-                       index=outcomes.index("purchased") if "purchased" in outcomes else 0)
-# The simulator's ground-truth columns (potential-outcome probabilities, uplift) are answers, not
-# covariates, and `position` exists only for shown items (it comes after exposure): never offered.
-NOT_COVARIATES = {"user_id", "item_id", "position", "uplift", "p_view_treated", "p_view_control",
-                  "p_purchase_treated", "p_purchase_control"}
-candidates = [str(c) for c in units.columns if c not in (treatment, outcome) and str(c) not in NOT_COVARIATES]
-default_covs = [c for c in ("user_activity", "item_popularity") if c in candidates]
-covariates = st.multiselect("Covariates (the adjustment set)", candidates, default=default_covs,
-                            key="effects_covariates")
-
+# ---------------------------------------------------------------- the saved graph: roles and adjustment set
+graph, graph_name = None, None
 graphs = store.list_objects(project.id, "graph")
 if graphs:
     latest = max(graphs, key=lambda o: (o.created_at, o.id))
-    with user_errors(f"Reading the adjustment set of the saved graph '{latest.name}'"):
-        g = model.from_dict(store.load_object(project.id, "graph", latest.name).payload)
-        cols = [str(c) for c in units.columns]
-        choice = covariates_from_graph(g, node_for_column(g, treatment, cols),
-                                       node_for_column(g, outcome, cols, param="outcome"), cols,
+    with user_errors(f"Reading the saved graph '{latest.name}'"):
+        graph = model.from_dict(store.load_object(project.id, "graph", latest.name).payload)
+        graph_name = latest.name
+roles = roles_from_graph(graph, cols) if graph is not None else {"treatment": None, "outcome": None}
+
+
+def _default(options: list[str], *preferred: str | None) -> int:
+    return next((options.index(p) for p in preferred if p in options), 0)
+
+
+c1, c2 = st.columns(2)
+treatment = c1.selectbox("Treatment (binary)", binary, key="effects_treatment",
+                         index=_default(binary, roles["treatment"], "exposed"))
+outcomes = [c for c in binary if c != treatment]
+outcome = c2.selectbox("Outcome (binary)", outcomes, key="effects_outcome",
+                       index=_default(outcomes, roles["outcome"], "purchased"))
+if graph is not None and (roles["treatment"] or roles["outcome"]):
+    st.caption(md(f"Defaults from the saved graph '{graph_name}': treatment {roles['treatment'] or '(no bound node)'}, "
+                  f"outcome {roles['outcome'] or '(no bound node)'} (node roles and column bindings); "
+                  "choose others to override."))
+
+has_logged = ev.PROPENSITY_COLUMN in cols
+candidates = [c for c in cols if c not in (treatment, outcome) and c not in NOT_COVARIATES]
+graph_choice = None
+if graph is not None:
+    try:
+        graph_choice = covariates_from_graph(graph, node_for_column(graph, treatment, cols),
+                                             node_for_column(graph, outcome, cols, param="outcome"), cols)
+    except Exception:  # noqa: BLE001 - reported with its message below, where the set is checked
+        graph_choice = None
+default_covs = ([c for c in graph_choice.covariates if c in candidates]
+                if graph_choice is not None and graph_choice.covariates else
+                [c for c in ("user_activity", "item_popularity") if c in candidates])
+covariates = st.multiselect("Covariates (the adjustment set)", candidates, default=default_covs,
+                            key="effects_covariates")
+
+if graph is not None:
+    with user_errors(f"Reading the adjustment set of the saved graph '{graph_name}'"):
+        choice = covariates_from_graph(graph, node_for_column(graph, treatment, cols),
+                                       node_for_column(graph, outcome, cols, param="outcome"), cols,
                                        chosen=covariates)
-        st.caption(md(f"The saved graph '{latest.name}' implies the {choice.source} adjustment set: "
+        st.caption(md(f"The saved graph '{graph_name}' implies the {choice.source} adjustment set: "
                       + (", ".join(choice.covariates) or "(empty)") + "."))
         for w in choice.warnings:
             st.warning(md(w))
 
-c1, c2 = st.columns([3, 1])
+c1, c2, c3 = st.columns([3, 1, 1])
 methods = c1.multiselect("Estimators", list(ESTIMATORS), default=list(DEFAULT_METHODS), key="effects_methods")
-seed = int(c2.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="effects_seed"))
+seed = int(c2.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="effects_seed",
+                           help="Seeds every random step: subsamples, cross-fitting folds, bootstraps, refuters."))
+use_logged = False
+if has_logged:
+    use_logged = c3.checkbox("Use the logged propensity", value=True, key="effects_use_logged",
+                             help="The unit table has a logged propensity column (the logging policy's probability "
+                                  "of showing the item). IPW and AIPW then use it as the known propensity instead "
+                                  "of fitting a propensity model; so do the diagnostics and the meta-learners.")
+cov_key = tuple(covariates)
+assume_prop = ("IPW/AIPW use the logged propensity (column 'propensity') as the known treatment probability: this "
+               "assumes it is the probability with which the logging policy really assigned the treatment."
+               if use_logged else "IPW/AIPW fit a logistic propensity model on the covariates.")
 
 if st.button("Estimate", key="effects_estimate", type="primary"):
     with user_errors("Estimating the effect"), st.spinner("Estimating…"):
         if not methods:
             raise ParameterError("choose at least one estimator.")
-        data = units.dropna(subset=[treatment, outcome, *covariates])
-        notes = []
-        if len(data) < len(units):
-            notes.append(f"{len(units) - len(data):,} rows with missing values were left out.")
-        if len(data) > MAX_ROWS:
-            data = data.sample(n=MAX_ROWS, random_state=seed)
-            notes.append(f"A random subsample of {MAX_ROWS:,} rows (seed {seed}) was used.")
-        X, design_notes = design_matrix(data, covariates)
-        t = data[treatment].astype("float64").to_numpy()
-        y = data[outcome].astype("float64").to_numpy()
-        results = []
-        for m in methods:
-            results.append(make_estimator(m, seed=seed).fit(X, t, y).result("ate").to_dict())
+        out = ev.estimate(root, ds.id, ds.revision, treatment, outcome, cov_key, tuple(methods), use_logged, seed)
         run = {"dataset_id": ds.id, "dataset": ds.name, "units": unit_source, "treatment": treatment,
-               "outcome": outcome, "covariates": list(covariates), "seed": seed, "notes": notes + design_notes,
-               "truth_ate": _truth(ds), "results": results,
+               "outcome": outcome, "covariates": list(covariates), "seed": seed, "notes": out["notes"],
+               "use_logged_propensity": use_logged, "propensity_assumption": assume_prop,
+               "truth_ate": ev.true_ate(truth, treatment, outcome), "results": out["results"],
                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        name = f"{treatment}_on_{outcome}"
-        saved = store.save_object(project.id, "effect_run", name, run)
+        saved = store.save_object(project.id, "effect_run", f"{treatment}_on_{outcome}", run)
         ss[RESULT] = run
         st.success(md(f"Saved as effect run '{saved.name}' (version {saved.version})."))
 
@@ -179,21 +186,12 @@ if run and run.get("dataset_id") == ds.id:
     for note in run["notes"]:
         st.caption(md(note))
     res = run["results"]
-    fig = go.Figure(go.Scatter(
-        x=[r["estimate"] for r in res], y=[r["method"] for r in res], mode="markers", name="estimate (95% CI)",
-        error_x={"type": "data", "symmetric": False, "array": [r["ci_high"] - r["estimate"] for r in res],
-                 "arrayminus": [r["estimate"] - r["ci_low"] for r in res]}))
-    if run.get("truth_ate") is not None:
-        fig.add_vline(x=run["truth_ate"], line_dash="dash", line_color="green",
-                      annotation_text="true ATE (simulator)")
-    fig.add_vline(x=0, line_color="grey", line_width=1)
-    fig.update_layout(xaxis_title=f"{label} (difference in P({run['outcome']}=1))", yaxis_title="estimator",
-                      height=120 + 60 * len(res), margin={"t": 30})
-    st.plotly_chart(fig, key="effects_forest")
+    st.plotly_chart(charts.forest_plot(res, label, run["outcome"], run.get("truth_ate")), key="effects_forest")
     table = pd.DataFrame([{
         "estimator": r["method"], "estimand": r["estimand"].upper(), "estimate": r["estimate"],
         f"CI low ({r['level']:.0%})": r["ci_low"], f"CI high ({r['level']:.0%})": r["ci_high"],
-        "SE": r["se"], "CI method": r["ci_method"], "n": r["n"]} for r in res])
+        "SE": r["se"], "CI method": r["ci_method"], "propensity": r.get("propensity", ""), "n": r["n"]}
+        for r in res])
     st.dataframe(table, hide_index=True, width="stretch", key="effects_table")
     st.caption(md(ESTIMAND_TEXT + (f"; the simulator's true ATE is {run['truth_ate']:.4f}."
                                    if run.get("truth_ate") is not None else ".")))
@@ -201,12 +199,123 @@ if run and run.get("dataset_id") == ds.id:
     for r in res:
         with st.expander(md(f"{r['method']}: ATE {r['estimate']:.4f}"), expanded=False):
             st.markdown(md(f"Adjustment set: {', '.join(run['covariates']) or '(none)'}. Estimator: {r['method']}. "
-                           f"Units: {r['n']:,}."))
+                           f"Units: {r['n']:,}. Propensity: {r.get('propensity', 'n/a')}."))
             for a in r["assumptions"]:
                 st.markdown("- " + md(a))
             for n in r["notes"]:
                 st.caption(md(n))
+    st.caption(md(run.get("propensity_assumption", "")))
 
+# ---------------------------------------------------------------- diagnostics
+st.subheader("Diagnostics: overlap, balance, effective sample size")
+st.caption(md("Checks of the assumptions behind the adjusted estimates (positivity / overlap, and whether "
+              "weighting balances the covariates). " + (
+                  "Propensity: the logged one." if use_logged else
+                  "Propensity: a logistic regression of the treatment on the covariates.")))
+trim = float(st.select_slider("Trimming threshold", options=[0.01, 0.02, 0.05, 0.1], value=0.01,
+                              key="effects_trim",
+                              help="Trimming drops units with a propensity below a or above 1 − a."))
+with user_errors("Computing the diagnostics"):
+    if not covariates and not use_logged:
+        st.info("Choose covariates (or use the logged propensity) to see the propensity diagnostics.")
+    else:
+        diag, _ = ev.diagnostics(root, ds.id, ds.revision, treatment, outcome, cov_key, use_logged, seed, trim)
+        st.plotly_chart(charts.propensity_overlap(diag.overlap.histogram, source=diag.propensity_source, trim=trim,
+                                                  n_trimmed=diag.n_trimmed, n=diag.n), key="effects_overlap")
+        if len(diag.balance):
+            st.plotly_chart(charts.covariate_balance(diag.balance, SMD_THRESHOLD), key="effects_balance")
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Effective sample size (ATE weights)", f"{diag.ess:,.0f}", help=f"Kish's ESS of the inverse-"
+                  f"propensity weights, of {diag.n:,} units: how many equally weighted units they are worth.")
+        m2.metric("ESS treated", f"{diag.ess_treated:,.0f}", help=f"of {diag.n_treated:,} treated units")
+        m3.metric("Units trimming would remove", f"{diag.n_trimmed:,}",
+                  help=f"propensity < {trim:g} or > {1 - trim:g}")
+        for line in diag.summary():
+            st.caption(md(line))
+
+# ---------------------------------------------------------------- refutation
+st.subheader("Refutation and sensitivity")
+st.caption(md("Each check refits the estimator on altered data (a few seconds): a placebo treatment, an added random "
+              "common cause, random subsets, a simulated unobserved confounder, and the E-value. 'pass' means the "
+              "estimate behaved as a sound one should; 'warn' means look closer. On more than "
+              f"{ev.MAX_REFUTE_ROWS:,} units the refits use a seeded random subsample of that size."))
+c1, c2, c3 = st.columns(3)
+refute_methods = [m for m in ESTIMATORS if m != "naive"]
+refute_method = c1.selectbox("Estimator to refute", refute_methods, key="effects_refute_method",
+                             index=_default(refute_methods, "aipw"))
+n_sims = int(c2.number_input("Refits per refuter", 1, 20, 3, key="effects_refute_sims"))
+strength = float(c3.number_input("Simulated confounder strength", 0.0, 2.0, 0.5, step=0.1,
+                                 key="effects_refute_strength",
+                                 help="Association of the simulated confounder with treatment and outcome."))
+refute_key = (ds.id, ds.revision, treatment, outcome, cov_key, refute_method, use_logged, seed, n_sims, strength)
+if st.button("Run refutation checks", key="effects_refute"):
+    with user_errors("Running the refutation checks"), st.spinner("Refitting…"):
+        rows, notes = ev.refutations(root, ds.id, ds.revision, treatment, outcome, cov_key, refute_method,
+                                     use_logged, seed, n_sims, strength)
+        ss[REFUTE] = {"key": refute_key, "rows": rows, "notes": notes}
+ref = ss.get(REFUTE)
+if ref and ref["key"] == refute_key:
+    table = refutation_table(ref["rows"])
+    st.dataframe(table, hide_index=True, width="stretch", key="effects_refute_table")
+    st.caption(md(f"Estimator: {refute_method}, ATE of {treatment} on {outcome}, adjusted for "
+                  f"{', '.join(covariates) or '(nothing)'}; 'new estimate' is the ATE after the alteration (for "
+                  "e_value: the E-value, the risk ratio an unmeasured confounder would need with both treatment "
+                  "and outcome to explain the estimate away). Seed " + str(seed) + "."))
+    for note in ref["notes"]:
+        st.caption(md(note))
+elif ref:
+    st.caption("The choices changed since the last refutation run: press the button to rerun.")
+
+# ---------------------------------------------------------------- heterogeneous effects
+st.subheader("Heterogeneous effects")
+seg_options = ev.segment_columns(units, exclude=(treatment, outcome))
+if not seg_options:
+    st.info("The unit table has no column to split units into segments (text, or integers with 2–20 values).")
+else:
+    c1, c2 = st.columns(2)
+    segment_col = c1.selectbox("Segment column", seg_options, key="effects_segment",
+                               index=_default(seg_options, "segment"))
+    learners = list(CATE_LEARNERS)
+    learner = c2.selectbox("Meta-learner", learners, key="effects_learner", index=_default(learners, "dr_learner"),
+                           format_func=lambda k: LEARNER_LABELS.get(k, k))
+    st.caption(md(f"The learner (gradient-boosted base models) is fitted on at most {ev.MAX_CATE_FIT:,} randomly "
+                  f"chosen units (seed {seed}) so that it runs in seconds; each segment's effect is the mean of its "
+                  "cross-fitted doubly robust scores, with a 95% interval. It estimates the segment's ATE "
+                  "(conditional on the segment) under the same assumptions as AIPW: no unmeasured confounding "
+                  "given the covariates, overlap, no interference. The doubly robust scores come from the same "
+                  "cross-fitted outcome and propensity models whichever meta-learner is chosen, so the segment ATEs "
+                  "agree across learners; the learners differ in their per-unit effects ('mean model CATE') and "
+                  "so in the Qini ranking."))
+    hetero_key = (ds.id, ds.revision, treatment, outcome, cov_key, segment_col, learner, use_logged, seed)
+    if st.button("Estimate effects by segment", key="effects_hetero"):
+        with user_errors("Estimating the effects by segment"), st.spinner("Fitting the meta-learner…"):
+            out = ev.heterogeneity(root, ds.id, ds.revision, treatment, outcome, cov_key, segment_col, learner,
+                                   use_logged, seed)
+            ss[HETERO] = {"key": hetero_key, **out}
+    het = ss.get(HETERO)
+    if het and het["key"] == hetero_key:
+        seg_truth = ev.true_ate_by_segment(truth, treatment, outcome, segment_col)
+        by = het["by_segment"]
+        title = f"ATE of {treatment} on {outcome} by {segment_col} ({LEARNER_LABELS.get(learner, learner)})"
+        st.plotly_chart(charts.segment_effects(by, title, seg_truth), key="effects_segment_chart")
+        shown = by.rename(columns={"mean": "ATE estimate", "ci_low": "CI low (95%)", "ci_high": "CI high (95%)",
+                                   "se": "SE", "mean_cate": "mean model CATE"})
+        if seg_truth:
+            shown["true ATE (simulator)"] = shown["segment"].map(seg_truth)
+        st.dataframe(shown, hide_index=True, width="stretch", key="effects_segment_table")
+        ate = het["ate"]
+        st.caption(md(f"The learner's overall ATE on its {het['n_fit']:,} units: {ate['estimate']:.4f} "
+                      f"(95% CI {ate['ci_low']:.4f} to {ate['ci_high']:.4f})."))
+        if het["qini"] is not None:
+            st.plotly_chart(charts.qini(het["qini"], het["auuc"]), key="effects_qini")
+            st.caption(md(f"AUUC {het['auuc']:.4g}: area between the Qini curve and random targeting, per unit "
+                          "(positive = the learner ranks units with larger effects first better than chance)."))
+        for note in het["notes"]:
+            st.caption(md(note))
+    elif het:
+        st.caption("The choices changed since the last run: press the button to rerun.")
+
+# ---------------------------------------------------------------- saved runs
 st.subheader("Saved effect runs")
 with user_errors("Listing the saved runs"):
     saved_runs = store.list_objects(project.id, "effect_run")

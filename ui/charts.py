@@ -95,3 +95,89 @@ def user_activity(profile: dict) -> go.Figure:
     fig.update_layout(xaxis_title="events per user (log2 buckets)", height=340,
                       margin=dict(l=10, r=10, t=50, b=10))
     return fig
+
+
+# ============================================================================ effects
+
+_EFFECT_MARGIN = dict(l=10, r=10, t=50, b=10)
+
+
+def forest_plot(results: list[dict], label: str, outcome: str, truth_ate: float | None = None) -> go.Figure:
+    """Each estimator's ATE with its interval (one row each), 0 and, when known, the true ATE."""
+    fig = go.Figure(go.Scatter(
+        x=[r["estimate"] for r in results], y=[r["method"] for r in results], mode="markers",
+        name="estimate (95% CI)",
+        error_x={"type": "data", "symmetric": False, "array": [r["ci_high"] - r["estimate"] for r in results],
+                 "arrayminus": [r["estimate"] - r["ci_low"] for r in results]}))
+    if truth_ate is not None:
+        fig.add_vline(x=truth_ate, line_dash="dash", line_color="green", annotation_text="true ATE (simulator)")
+    fig.add_vline(x=0, line_color="grey", line_width=1)
+    fig.update_layout(xaxis_title=f"{label} (difference in P({outcome}=1))", yaxis_title="estimator",
+                      height=120 + 60 * len(results), margin={"t": 30})
+    return fig
+
+
+def propensity_overlap(histogram: pd.DataFrame, *, source: str, trim: float, n_trimmed: int, n: int) -> go.Figure:
+    """Share of each treatment group per propensity bin (overlaid bars), with the trimming bounds."""
+    mid = (histogram["bin_left"] + histogram["bin_right"]) / 2
+    width = float((histogram["bin_right"] - histogram["bin_left"]).iloc[0]) if len(histogram) else 0.05
+    fig = go.Figure([
+        go.Bar(x=mid, y=histogram["share_treated"], width=width, name="treated", opacity=0.6,
+               customdata=histogram["n_treated"], hovertemplate="e≈%{x:.3f}: %{y:.1%} of treated (%{customdata:,})"
+                                                                "<extra></extra>"),
+        go.Bar(x=mid, y=histogram["share_control"], width=width, name="control", opacity=0.6,
+               customdata=histogram["n_control"], hovertemplate="e≈%{x:.3f}: %{y:.1%} of controls (%{customdata:,})"
+                                                                "<extra></extra>"),
+    ])
+    for x in (trim, 1 - trim):
+        fig.add_vline(x=x, line_dash="dot", line_color="red")
+    fig.update_layout(barmode="overlay", height=340, margin=_EFFECT_MARGIN, xaxis_range=[0, 1],
+                      title=f"Propensity overlap ({source}): trimming at {trim:g} / {1 - trim:g} would remove "
+                            f"{n_trimmed:,} of {n:,} units",
+                      xaxis_title="propensity P(treated | covariates)", yaxis_title="share of the group")
+    return fig
+
+
+def covariate_balance(balance: pd.DataFrame, threshold: float = 0.1) -> go.Figure:
+    """|SMD| of each covariate before and after inverse-propensity weighting, with the threshold line."""
+    names = [str(i) for i in balance.index]
+    traces = [go.Scatter(x=balance["smd"].abs(), y=names, mode="markers", name="before weighting",
+                         marker=dict(symbol="circle-open", size=11))]
+    if "smd_weighted" in balance.columns:
+        traces.append(go.Scatter(x=balance["smd_weighted"].abs(), y=names, mode="markers", name="after weighting",
+                                 marker=dict(symbol="circle", size=9)))
+    fig = go.Figure(traces)
+    fig.add_vline(x=threshold, line_dash="dash", line_color="red", annotation_text=f"|SMD| = {threshold:g}")
+    fig.update_layout(title="Covariate balance: |standardised mean difference| treated vs control",
+                      xaxis_title="|SMD|", yaxis_title="covariate", height=140 + 40 * len(names),
+                      margin=_EFFECT_MARGIN)
+    return fig
+
+
+def segment_effects(by_segment: pd.DataFrame, label: str, truth: dict[str, float] | None = None) -> go.Figure:
+    """Estimated ATE per segment (bars with 95% intervals), with the true per-segment ATE beside it."""
+    seg = by_segment["segment"].astype(str)
+    traces = [go.Bar(x=seg, y=by_segment["mean"], name="estimate (95% CI)",
+                     error_y={"type": "data", "symmetric": False,
+                              "array": by_segment["ci_high"] - by_segment["mean"],
+                              "arrayminus": by_segment["mean"] - by_segment["ci_low"]})]
+    if truth:
+        traces.append(go.Bar(x=seg, y=[truth.get(s) for s in seg], name="true ATE (simulator)",
+                             marker_color="green", opacity=0.7))
+    fig = go.Figure(traces)
+    fig.update_layout(barmode="group", title=label, xaxis_title="segment", yaxis_title="average effect",
+                      height=360, margin=_EFFECT_MARGIN)
+    return fig
+
+
+def qini(curve: pd.DataFrame, auuc: float | None) -> go.Figure:
+    """The Qini curve against random targeting; the AUUC in the title."""
+    fig = go.Figure([
+        go.Scatter(x=curve["fraction"], y=curve["qini"], mode="lines", name="model ranking"),
+        go.Scatter(x=curve["fraction"], y=curve["random"], mode="lines", name="random targeting",
+                   line=dict(dash="dot")),
+    ])
+    fig.update_layout(title="Qini curve" + (f" (AUUC {auuc:.4g} per unit)" if auuc is not None else ""),
+                      xaxis_title="fraction of units targeted (highest estimated effect first)",
+                      yaxis_title="cumulative incremental outcomes (IPW)", height=340, margin=_EFFECT_MARGIN)
+    return fig

@@ -49,6 +49,7 @@ __all__ = [
     "effects_by_segment",
     "make_cate_learner",
     "qini_curve",
+    "segment_report",
 ]
 
 BASE_LEARNERS: tuple[str, ...] = ("gbm", "linear", "ridge")
@@ -477,3 +478,79 @@ def auuc(uplift_scores: Any, t: Any, y: Any, propensity: Any = None, *, normaliz
     gap = (curve["qini"] - curve["random"]).to_numpy()
     area = float(np.sum((gap[1:] + gap[:-1]) / 2 * np.diff(x)))
     return area / len(np.asarray(t)) if normalize else area
+
+
+# ============================================================================ report
+
+
+def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propensity: Any = None,
+                   base_learner: str = "gbm", max_fit: int = 20_000, max_eval: int = 50_000, seed: int = 0,
+                   level: float = 0.95) -> dict[str, Any]:
+    """Heterogeneous effects for a dashboard: a meta-learner's effect by segment and, with a known
+    propensity, its Qini curve and AUUC.
+
+    The learner ``method`` (a key of :data:`CATE_LEARNERS`) is fitted on a seeded random subsample
+    of at most ``max_fit`` units (all units when there are fewer). Each segment's average effect is
+    the mean of the learner's cross-fitted doubly robust scores (``pseudo_outcomes_``) of its
+    fitted units, with a normal interval (:func:`effects_by_segment`); ``mean_cate`` is the mean of
+    the learner's model CATE there. With ``propensity`` (known / logged), the Qini curve and AUUC
+    (:func:`qini_curve`, :func:`auuc`, IPW form) rank up to ``max_eval`` units the learner was NOT
+    fitted on; when every unit was used for fitting they are in-sample (optimistic) and a note says so.
+
+    Returns
+    -------
+    dict with ``by_segment`` (DataFrame ``segment, n, mean, se, ci_low, ci_high, mean_cate``),
+    ``qini`` (DataFrame or None), ``auuc`` (float or None), ``ate`` (the learner's
+    :class:`~causalrec_core.effects.estimators.EffectResult` on the fitted units), ``n_fit``,
+    ``n_eval``, ``n_total``, ``notes`` (list of str).
+
+    Raises
+    ------
+    ParameterError
+        Unknown method, mismatched lengths, missing segment labels, or invalid sizes.
+    """
+    Xa, _ = _validate_X(X)
+    ta = np.asarray(t, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    seg = np.asarray(segments.to_numpy() if isinstance(segments, pd.Series) else segments, dtype=object)
+    n = len(ta)
+    if not (len(Xa) == len(ya) == len(seg) == n):
+        raise ParameterError(f"X, t, y and segments must have one row per unit; got {len(Xa)}, {n}, {len(ya)}, "
+                             f"{len(seg)}.")
+    e = None if propensity is None else np.asarray(propensity, dtype=np.float64)
+    if e is not None and e.shape != (n,):
+        raise ParameterError(f"propensity must have one value per unit; got shape {e.shape} for {n} units.")
+    for name, v in (("max_fit", max_fit), ("max_eval", max_eval)):
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 100:
+            raise out_of_range(name, v, "an integer >= 100")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5E6]))
+    order = rng.permutation(n)
+    fit_idx = np.sort(order[:max_fit]) if n > max_fit else np.arange(n)
+    rest = np.sort(order[max_fit:max_fit + max_eval]) if n > max_fit else np.array([], dtype=int)
+    notes: list[str] = []
+    if n > max_fit:
+        notes.append(f"the {method} learner was fitted on a random subsample of {len(fit_idx):,} of {n:,} units "
+                     f"(seed {seed}) to keep the page responsive; segment effects use those units")
+    learner = make_cate_learner(method, base_learner=base_learner, random_state=int(seed))
+    ef = None if e is None else e[fit_idx]
+    learner.fit(Xa[fit_idx], ta[fit_idx], ya[fit_idx], propensity=ef)
+    by = effects_by_segment(learner.pseudo_outcomes_, seg[fit_idx], level=level)
+    mc = pd.Series(learner.cate_).groupby(pd.Series(seg[fit_idx]).to_numpy()).mean()
+    by["mean_cate"] = by["segment"].map(mc).to_numpy()
+    qini = score = None
+    n_eval = 0
+    if e is not None:
+        if len(rest):
+            idx, where = rest, "held-out"
+        else:
+            idx, where = fit_idx, "in-sample (the same units the learner was fitted on, so optimistic)"
+        ev = np.clip(e[idx], 1e-6, 1 - 1e-6)
+        scores = learner.effect(Xa[idx])
+        qini = qini_curve(scores, ta[idx], ya[idx], ev)
+        score = auuc(scores, ta[idx], ya[idx], ev)
+        n_eval = len(idx)
+        notes.append(f"Qini curve and AUUC on {n_eval:,} {where} units, with the logged propensities (IPW form)")
+    else:
+        notes.append("no Qini curve: it needs known (logged) propensities to be unbiased on observational data")
+    return {"by_segment": by, "qini": qini, "auuc": score, "ate": learner.result(), "n_fit": len(fit_idx),
+            "n_eval": n_eval, "n_total": n, "notes": notes}

@@ -18,7 +18,7 @@ import pandas as pd
 
 from causalrec_core.errors import ParameterError, out_of_range
 
-__all__ = ["OverlapReport", "balance", "effective_sample_size", "propensity_overlap"]
+__all__ = ["Diagnostics", "OverlapReport", "balance", "diagnose", "effective_sample_size", "propensity_overlap"]
 
 #: |standardised mean difference| above which a covariate is flagged as imbalanced.
 SMD_THRESHOLD = 0.1
@@ -308,3 +308,111 @@ def balance(X: Any, t: Any, weights: Any = None, *, threshold: float = SMD_THRES
     else:
         out["imbalanced"] = out["smd"].abs() > threshold
     return out
+
+
+# ============================================================================ all at once
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Overlap, balance and effective sample size of one design (see :func:`diagnose`).
+
+    Attributes
+    ----------
+    overlap : OverlapReport
+        Of the unclipped propensities.
+    balance : DataFrame
+        :func:`balance` before and after inverse-propensity weighting (ATE weights from the
+        propensities clipped to ``clip``).
+    ess, ess_treated, ess_control : float
+        Kish's effective sample size of those weights, overall and per arm.
+    n, n_treated : int
+        Units and treated units.
+    propensity_source : str
+        ``'logged'`` (given) or ``'logistic model'`` (fitted on the covariates).
+    trim : float
+        The trimming threshold whose removals :attr:`n_trimmed` counts (e < trim or e > 1 - trim).
+    n_trimmed : int
+        Units trimming at ``trim`` would remove.
+    clip : (float, float)
+        Clipping bounds of the weights.
+    """
+
+    overlap: OverlapReport
+    balance: pd.DataFrame
+    ess: float
+    ess_treated: float
+    ess_control: float
+    n: int
+    n_treated: int
+    propensity_source: str
+    trim: float
+    n_trimmed: int
+    clip: tuple[float, float]
+
+    def summary(self) -> list[str]:
+        """Plain-language sentences on overlap, balance and the effective sample size."""
+        bal = self.balance
+        after = "smd_weighted" if "smd_weighted" in bal.columns else "smd"
+        worst = bal[after].abs()
+        lines = [
+            f"Propensity ({self.propensity_source}): treated units range "
+            f"{self.overlap.range_treated[0]:.3f}-{self.overlap.range_treated[1]:.3f}, controls "
+            f"{self.overlap.range_control[0]:.3f}-{self.overlap.range_control[1]:.3f}; trimming at "
+            f"{self.trim:g} (e < {self.trim:g} or e > {1 - self.trim:g}) would remove {self.n_trimmed:,} of "
+            f"{self.n:,} units ({self.n_trimmed / max(self.n, 1):.1%}).",
+            f"Balance: the largest |SMD| is {bal['smd'].abs().max():.3f} before and {worst.max():.3f} after "
+            f"weighting; {int((worst > SMD_THRESHOLD).sum())} covariate(s) stay above {SMD_THRESHOLD:g}.",
+            f"Effective sample size of the ATE weights: {self.ess:,.0f} of {self.n:,} units ({self.ess / max(self.n, 1):.1%}); "
+            f"treated {self.ess_treated:,.0f} of {self.n_treated:,}, controls {self.ess_control:,.0f} of "
+            f"{self.n - self.n_treated:,}.",
+        ]
+        return lines
+
+
+def diagnose(X: Any, t: Any, *, propensity: Any = None, bins: int = 20, clip: tuple[float, float] = (0.01, 0.99),
+             trim: float = 0.01) -> Diagnostics:
+    """Overlap, covariate balance and effective sample size for covariates ``X`` and treatment ``t``.
+
+    The propensity is ``propensity`` when given (logged, known), otherwise a logistic regression
+    of ``t`` on ``X`` (the same model as the IPW / AIPW estimators' default). Balance and ESS use
+    the ATE weights ``t / e + (1 - t) / (1 - e)`` with ``e`` clipped to ``clip`` (the estimators'
+    default clipping).
+
+    Raises
+    ------
+    ParameterError
+        Invalid inputs (see :func:`propensity_overlap` and :func:`balance`).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    Xa, names = _covariates(X)
+    tv = _treatment(t, len(Xa))
+    if not (isinstance(trim, (int, float)) and 0 < trim < 0.5):
+        raise out_of_range("trim", trim, "a number strictly between 0 and 0.5")
+    if propensity is not None:
+        e = _vector("propensity", propensity)
+        if len(e) != len(tv):
+            raise ParameterError(f"propensity has {len(e)} values for {len(tv)} units.")
+        source = "logged"
+    else:
+        if not ((tv == 1).any() and (tv == 0).any()):
+            raise ParameterError("t is invalid: the propensity model needs both treated and control units.")
+        if Xa.shape[1] == 0:
+            e = np.full(len(tv), tv.mean())
+        else:
+            sd = Xa.std(axis=0)
+            Z = (Xa - Xa.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+            e = LogisticRegression(C=1e6, max_iter=1000).fit(Z, tv).predict_proba(Z)[:, 1]
+        source = "logistic model"
+    overlap = propensity_overlap(e, tv, bins, clip=clip, thresholds=tuple(sorted({0.01, 0.05, float(trim)})))
+    ec = np.clip(e, clip[0], clip[1])
+    w = np.where(tv == 1, 1 / ec, 1 / (1 - ec))
+    frame = pd.DataFrame(Xa, columns=names)
+    bal = balance(frame, tv, w) if Xa.shape[1] else pd.DataFrame(
+        columns=["mean_treated", "mean_control", "smd", "smd_weighted", "imbalanced"])
+    removed = (e < trim) | (e > 1 - trim)
+    return Diagnostics(
+        overlap=overlap, balance=bal, ess=effective_sample_size(w), ess_treated=effective_sample_size(w[tv == 1]),
+        ess_control=effective_sample_size(w[tv == 0]), n=len(tv), n_treated=int((tv == 1).sum()),
+        propensity_source=source, trim=float(trim), n_trimmed=int(removed.sum()), clip=(float(clip[0]), float(clip[1])))

@@ -7,7 +7,9 @@ of ``cate_``) and ``result()``. torch is imported inside ``fit``/``effect`` only
 Training: inputs and outcome standardised on the training rows; Adam with weight decay; a
 treatment-stratified validation split (``val_fraction``) drives early stopping (``patience``
 epochs without improvement of the validation factual-outcome MSE; the best weights are restored)
-and halves the learning rate after ``patience // 3`` stalled epochs.
+and, with ``lr_schedule='plateau'`` (default), halves the learning rate after ``patience // 3``
+stalled epochs (``'constant'`` keeps it fixed). ``best_val_loss_`` is that validation MSE (original
+outcome scale).
 On CPU the run is deterministic for a given ``random_state``.
 
 ``result()`` gives an **influence-function** interval from the AIPW scores built with the
@@ -29,6 +31,7 @@ from causalrec_core.params import ParamsMixin
 __all__ = ["NEURAL_LEARNERS", "Dragonnet", "TARNet"]
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+LR_SCHEDULES: tuple[str, ...] = ("plateau", "constant")
 _CLIP = 0.01
 
 
@@ -62,7 +65,9 @@ class _NeuralCate(ParamsMixin):
     def __init__(self, *, rep_units: int = 200, head_units: int = 100, epochs: int = 300, batch_size: int = 64,
                  learning_rate: float = 1e-3, weight_decay: float = 1e-4, val_fraction: float = 0.2,
                  patience: int = 30, alpha: float = 1.0, targeted_reg: bool = False, beta: float = 1.0,
-                 device: str = "auto", level: float = 0.95, random_state: int = 0) -> None:
+                 device: str = "auto", level: float = 0.95, random_state: int = 0,
+                 lr_schedule: str = "plateau") -> None:
+        self.lr_schedule = lr_schedule
         self.rep_units = rep_units
         self.head_units = head_units
         self.epochs = epochs
@@ -99,6 +104,8 @@ class _NeuralCate(ParamsMixin):
             raise out_of_range("level", self.level, "a number strictly between 0 and 1, e.g. 0.95")
         if self.device not in DEVICES:
             raise invalid_choice("device", self.device, DEVICES)
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise invalid_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         rs = self.random_state
         if not isinstance(rs, (int, np.integer)) or isinstance(rs, bool) or rs < 0:
             raise out_of_range("random_state", rs, "a non-negative integer")
@@ -182,7 +189,8 @@ class _NeuralCate(ParamsMixin):
             net.eval()
             with torch.no_grad():
                 vl = float(loss_fn(Xv, Tv, Yv)[1])  # factual outcome loss: the target of model selection
-            sched.step(vl)
+            if self.lr_schedule == "plateau":
+                sched.step(vl)
             if vl < best - 1e-6:
                 best, wait = vl, 0
                 best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}

@@ -54,10 +54,13 @@ from causalrec_core.effects.estimators import EffectEstimator, make_estimator
 from causalrec_core.errors import ParameterError, out_of_range
 
 __all__ = [
+    "REFUTERS",
     "data_subsets",
     "e_value",
     "placebo_treatment",
     "random_common_cause",
+    "refutation_table",
+    "refute_all",
     "unobserved_confounder",
 ]
 
@@ -351,3 +354,62 @@ def e_value(estimate: float, ci: tuple[float, float] | None = None, *, baseline_
                + ("" if ev_ci is None or passed else " The interval already includes no effect."))
     return {"refuter": "e_value", "estimate_before": float(estimate), "estimate_after": None, "risk_ratio": rr,
             "e_value": ev, "e_value_ci": ev_ci, "interval": interval, "passed": bool(passed), "verdict": verdict}
+
+
+# ============================================================================ all at once
+
+#: Refuter name -> what it does, in one line (for tables).
+REFUTERS: dict[str, str] = {
+    "placebo_treatment": "treatment replaced by random permutations of itself",
+    "random_common_cause": "an independent random covariate added",
+    "data_subsets": "refitted on random 80% subsets",
+    "unobserved_confounder": "adjusted for a simulated unobserved confounder",
+    "e_value": "confounding strength needed to explain the estimate away",
+}
+
+
+def refute_all(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, seed: int = 0, n_sims: int = 5,
+               propensity: Any = None, strength_t: float = 0.5, strength_y: float = 0.5) -> list[dict[str, Any]]:
+    """Run every refuter of this module on one estimator and design; one dict per refuter.
+
+    ``placebo_treatment`` and ``data_subsets`` use ``n_sims`` refits, ``random_common_cause``
+    ``max(1, n_sims // 2)``; the E-value uses the estimator's own estimate and CI (on the risk scale
+    with the control risk for a 0/1 outcome, else per SD of the outcome). When the E-value cannot be
+    computed (a control risk of 0 or 1, or an interval that leaves (0, 1) on the risk scale) its row
+    says so and does not pass. Each dict carries an added ``status``: ``'pass'`` or ``'warn'``.
+    """
+    n_sims = _check_sims(n_sims)
+    kw = dict(seed=seed, propensity=propensity)
+    out = [
+        placebo_treatment(estimator, X, t, y, n_sims=n_sims, **kw),
+        random_common_cause(estimator, X, t, y, n_sims=max(1, n_sims // 2), **kw),
+        data_subsets(estimator, X, t, y, n_sims=n_sims, **kw),
+        unobserved_confounder(estimator, X, t, y, strength_t=strength_t, strength_y=strength_y, **kw),
+    ]
+    _, _, ta, ya, _, base = _prepare(estimator, X, t, y, seed, propensity)
+    est, _, ci = _summary(base)
+    binary = bool(np.isin(np.unique(ya), (0.0, 1.0)).all())
+    if binary:
+        p0 = float(ya[ta == 0].mean()) if (ta == 0).any() else float("nan")
+        if 0 < p0 < 1 and 0 < p0 + est <= 1 and 0 < p0 + ci[0] and p0 + ci[1] <= 1:
+            out.append(e_value(est, ci, baseline_risk=p0))
+        else:
+            out.append({"refuter": "e_value", "estimate_before": est, "estimate_after": None, "e_value": None,
+                        "e_value_ci": None, "passed": False,
+                        "verdict": "No E-value: the control risk or the interval leaves (0, 1) on the risk scale."})
+    else:
+        out.append(e_value(est, ci, outcome_sd=float(ya.std()) or 1.0))
+    for r in out:
+        r["status"] = "pass" if r["passed"] else "warn"
+    return out
+
+
+def refutation_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The results of :func:`refute_all` as a table: refuter, what it does, the original and the new
+    estimate (for the E-value: the E-value of the estimate), status and verdict."""
+    return pd.DataFrame([{
+        "refuter": r["refuter"], "what is done": REFUTERS.get(r["refuter"], ""),
+        "original estimate": r.get("estimate_before"),
+        "new estimate": r.get("e_value") if r["refuter"] == "e_value" else r.get("estimate_after"),
+        "status": r.get("status", "pass" if r.get("passed") else "warn"), "verdict": r.get("verdict", ""),
+    } for r in rows], columns=["refuter", "what is done", "original estimate", "new estimate", "status", "verdict"])

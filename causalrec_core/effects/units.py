@@ -73,8 +73,11 @@ from causalrec_core.errors import GraphError, ParameterError, out_of_range
 __all__ = [
     "CovariateChoice",
     "covariates_from_graph",
+    "SKEWED_COVARIATES",
     "design_matrix",
     "detect_kind",
+    "log_skewed",
+    "roles_from_graph",
     "node_columns",
     "node_for_column",
     "pair_units",
@@ -324,9 +327,60 @@ def simulator_units(pairs: pd.DataFrame) -> pd.DataFrame:
 # ============================================================================ covariates
 
 
-def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+#: Heavy-tailed pair covariates (counts / rates) that nuisance models should see on the log scale.
+SKEWED_COVARIATES: tuple[str, ...] = ("user_activity", "item_popularity")
+#: Sample skewness above which a listed covariate is taken to be on the raw (un-logged) scale.
+SKEW_THRESHOLD = 1.0
+
+
+def log_skewed(data: pd.DataFrame, covariates: Sequence[str], *,
+               candidates: Sequence[str] = SKEWED_COVARIATES,
+               threshold: float = SKEW_THRESHOLD) -> tuple[pd.DataFrame, list[str]]:
+    """Replace the raw-scale skewed covariates of ``data`` by their log1p, for fitting nuisance models.
+
+    A covariate is transformed when it is in ``covariates`` and ``candidates`` (by default
+    ``user_activity`` and ``item_popularity``), numeric, non-negative and right-skewed (sample
+    skewness > ``threshold``). Columns already on the log scale (as :func:`pair_units` and
+    :func:`simulator_units` build them; their skewness is well below 1) are left alone, so the
+    transform is not applied twice. The skewness test is a heuristic: a log-scale column that is
+    still very skewed (skewness > ``threshold``) would be transformed again, so pass raw counts, or
+    turn the option off (``causalrec effect --raw-covariates``) for such data. Returns (a copy of
+    ``data`` when anything changed, notes).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"user_activity": [1.0, 1, 1, 2, 1, 1, 1, 1, 1, 500]})
+    >>> out, notes = log_skewed(df, ["user_activity"])
+    >>> round(float(out["user_activity"].max()), 3), len(notes)
+    (6.217, 1)
+    """
+    changed: list[str] = []
+    out = data
+    for col in covariates:
+        if col not in candidates or col not in data.columns:
+            continue
+        s = data[col]
+        if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+            continue
+        v = pd.to_numeric(s, errors="coerce").astype("float64")
+        if v.notna().sum() < 3 or (v < 0).any() or not float(v.skew()) > threshold:
+            continue
+        if out is data:
+            out = data.copy()
+        out[col] = np.log1p(v)
+        changed.append(col)
+    notes = ([f"skewed covariate(s) {changed} were log1p-transformed before fitting the nuisance models "
+              f"(sample skewness > {threshold:g} on the raw scale)"] if changed else [])
+    return out, notes
+
+
+def design_matrix(data: pd.DataFrame, covariates: Sequence[str], *,
+                  log_skewed_covariates: bool = False) -> tuple[pd.DataFrame, list[str]]:
     """Numeric covariate matrix for ``covariates``: numbers and booleans as they are, text or
     categorical columns one-hot encoded (first level dropped). Returns (matrix, notes).
+
+    With ``log_skewed_covariates=True`` the raw-scale skewed pair covariates (``user_activity``,
+    ``item_popularity``) are log1p-transformed first (see :func:`log_skewed`; a note says so).
 
     Raises
     ------
@@ -338,6 +392,8 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.Dat
         raise ParameterError(f"covariates {missing} are not columns of the data; available columns: "
                              + ", ".join(map(str, data.columns)) + ".")
     parts, notes = [], []
+    if log_skewed_covariates:
+        data, notes = log_skewed(data, covariates)
     for col in covariates:
         s = data[col]
         if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -405,6 +461,35 @@ def node_for_column(g: nx.DiGraph, column: str, columns: Iterable[str], *, param
         raise GraphError(f"{param}={column!r}: no node of the graph is bound to this column; nodes and "
                          f"their columns: {shown}. Set the node's 'column' attribute or rename the node.")
     raise GraphError(f"{param}={column!r}: several nodes are bound to this column ({hits}); bind it to one.")
+
+
+def roles_from_graph(g: nx.DiGraph, columns: Iterable[str]) -> dict[str, str | None]:
+    """The data columns of the graph's treatment and outcome nodes, for default choices.
+
+    The treatment is the node with role ``'treatment'`` (else a node named ``exposure``), the
+    outcome the node with role ``'outcome'``; each is mapped to its column by :func:`node_columns`
+    (its ``column`` binding, its own name, or a known alias). A role held by no node or by several,
+    or a node without a column among ``columns``, gives None for that role (never an error).
+
+    Examples
+    --------
+    >>> from causalrec_core.graph.templates import build_template
+    >>> roles_from_graph(build_template("exposure_bias"), ["exposed", "purchased", "user_activity"])
+    {'treatment': 'exposed', 'outcome': 'purchased'}
+    """
+    cols = [str(c) for c in columns]
+    have = set(cols)
+    mapping = node_columns(g, cols)
+    out: dict[str, str | None] = {}
+    for role, fallback in (("treatment", "exposure"), ("outcome", None)):
+        nodes = [n for n, r in g.nodes(data="role") if r == role]
+        if not nodes and fallback is not None and fallback in g:
+            nodes = [fallback]
+        col = mapping.get(nodes[0]) if len(nodes) == 1 else None
+        out[role] = col if col in have else None
+    if out["treatment"] is not None and out["treatment"] == out["outcome"]:
+        out["outcome"] = None
+    return out
 
 
 @dataclass(frozen=True)

@@ -256,5 +256,33 @@ def test_ihdp_replication_1_best_method() -> None:
     assert abs(model.ate_ - tau.mean()) < 0.3
 
 
-# the best method of bench/bench_ihdp.py (lowest mean within-sample sqrt(PEHE) over replications 1-10)
+# one of the Dragonnet configurations bench/bench_ihdp.py selects by factual validation MSE (the
+# best family there by mean within-sample sqrt(PEHE) over replications 1-10)
 BEST_IHDP = lambda: Dragonnet(targeted_reg=True, alpha=0.1, device="cpu", random_state=0)  # noqa: E731
+
+
+# ------------------------------------------------------------------ segment report
+
+
+def test_segment_report_subsamples_and_scores_held_out_units() -> None:
+    from causalrec_core.effects.cate import segment_report
+
+    d = _synthetic(n=3000, seed=5)
+    seg = np.where(d["X"][:, 1] > 0, "high", "low")  # tau = 1 + 2 x1: larger in 'high'
+    rep = segment_report("dr_learner", d["X"], d["t"], d["y"], seg, propensity=d["e"], base_learner="linear",
+                         max_fit=1000, max_eval=1500, seed=0)
+    by = rep["by_segment"].set_index("segment")
+    assert rep["n_fit"] == 1000 and rep["n_eval"] == 1500 and rep["n_total"] == 3000
+    assert by.loc["high", "mean"] > by.loc["low", "mean"] + 1
+    assert (by["ci_low"] < by["mean"]).all() and "mean_cate" in by.columns
+    assert rep["qini"] is not None and rep["auuc"] > 0
+    assert any("subsample of 1,000" in n for n in rep["notes"]) and any("held-out" in n for n in rep["notes"])
+    small = segment_report("t_learner", d["X"][:500], d["t"][:500], d["y"][:500], seg[:500], base_learner="linear")
+    assert small["qini"] is None and small["n_fit"] == 500 and any("no Qini" in n for n in small["notes"])
+
+
+def test_neural_lr_schedule_is_validated(synth: dict[str, np.ndarray]) -> None:
+    X, t, y = synth["X"][:200], synth["t"][:200], synth["y"][:200]
+    TARNet(lr_schedule="constant", device="cpu", **FAST_NN).fit(X, t, y)
+    with pytest.raises(ParameterError, match="lr_schedule"):
+        TARNet(lr_schedule="cosine").fit(X, t, y)

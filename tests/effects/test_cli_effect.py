@@ -147,3 +147,14 @@ def test_missing_cate_module_is_reported_as_unavailable_not_unknown(capsys, sim,
     assert code == EXIT_BAD_INPUT
     assert "method='x-learner' needs causalrec_core.effects.cate, which is not available" in err
     assert "not supported" not in err
+
+
+def test_skewed_covariates_are_logged_and_aipw_lands_near_the_truth(capsys, sim):
+    # the simulator's raw user_activity / item_popularity are heavy-tailed: on the raw scale the
+    # logistic/linear nuisance models are misspecified (measured: AIPW 0.0155, CI 0.0113..0.0197,
+    # truth 0.0084); on log1p they give 0.0097 (CI 0.0062..0.0131)
+    logged = effect_json(capsys, sim, *COVS, "--method", "aipw")
+    raw = effect_json(capsys, sim, *COVS, "--method", "aipw", "--raw-covariates")
+    assert any("log1p" in n for n in logged["notes"]) and not any("log1p" in n for n in raw["notes"])
+    assert logged["ci_low"] <= sim["truth"] <= logged["ci_high"]
+    assert abs(logged["estimate"] - sim["truth"]) < 0.5 * abs(raw["estimate"] - sim["truth"])

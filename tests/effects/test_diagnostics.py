@@ -139,3 +139,28 @@ def test_propensity_overlap_custom_clip() -> None:
 def test_propensity_overlap_errors(kwargs, match) -> None:
     with pytest.raises(ParameterError, match=match):
         propensity_overlap(**kwargs)
+
+
+# ----------------------------------------------------------------------------- diagnose
+
+
+def test_diagnose_fitted_and_logged_propensity() -> None:
+    from causalrec_core.effects.diagnostics import diagnose
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    e = 1 / (1 + np.exp(-1.5 * X["a"].to_numpy()))
+    t = (rng.random(n) < e).astype(float)
+    d = diagnose(X, t, trim=0.05)
+    assert d.propensity_source == "logistic model" and d.n == n and d.n_treated == int(t.sum())
+    assert list(d.balance.index) == ["a", "b"]
+    assert abs(d.balance.loc["a", "smd"]) > 0.5 and abs(d.balance.loc["a", "smd_weighted"]) < 0.1
+    assert 0 < d.ess < n and d.ess_treated <= d.n_treated
+    assert d.n_trimmed == int(d.overlap.trimming.set_index("threshold").loc[0.05, "n_removed"])
+    assert len(d.summary()) == 3 and "trimming at 0.05" in d.summary()[0]
+    logged = diagnose(X, t, propensity=e, trim=0.05)
+    assert logged.propensity_source == "logged"
+    assert logged.n_trimmed == int(((e < 0.05) | (e > 0.95)).sum())
+    with pytest.raises(ParameterError, match="trim"):
+        diagnose(X, t, trim=0.6)

@@ -126,3 +126,20 @@ def test_e_value_errors():
         e_value(0.1, baseline_risk=1.5)
     with pytest.raises(ParameterError, match="outside"):
         e_value(0.9, baseline_risk=0.2)
+
+
+def test_refute_all_runs_every_refuter_and_tabulates(data):
+    from causalrec_core.effects.refute import REFUTERS, refutation_table, refute_all
+
+    X, t, y = data
+    rows = refute_all("regression", X, t, y, n_sims=2, seed=1)
+    assert [r["refuter"] for r in rows] == list(REFUTERS)
+    assert all(r["status"] == ("pass" if r["passed"] else "warn") for r in rows)
+    table = refutation_table(rows)
+    assert list(table.columns) == ["refuter", "what is done", "original estimate", "new estimate", "status", "verdict"]
+    assert table.loc[0, "new estimate"] == pytest.approx(rows[0]["estimate_after"])
+    assert table.loc[4, "new estimate"] == pytest.approx(rows[4]["e_value"])  # continuous outcome: E-value per SD
+    assert rows[0]["passed"] and rows[2]["passed"]  # placebo ~ 0; subsets stable
+    yb = (y > np.median(y)).astype(float)
+    rows_b = refute_all("regression", X, t, yb, n_sims=1, seed=1)
+    assert rows_b[-1]["refuter"] == "e_value" and rows_b[-1]["e_value"] > 1

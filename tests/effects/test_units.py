@@ -13,9 +13,11 @@ from causalrec_core.effects.units import (
     covariates_from_graph,
     design_matrix,
     detect_kind,
+    log_skewed,
     node_columns,
     node_for_column,
     pair_units,
+    roles_from_graph,
     simulator_units,
     user_units,
 )
@@ -217,3 +219,32 @@ def test_covariates_from_graph_errors(exposure_bias):
         covariates_from_graph(g, "T", "Y", ["T", "Y"])
     with pytest.raises(GraphError, match="no node of the graph is bound"):
         node_for_column(exposure_bias, "clicks", ["clicks"])
+
+
+def test_log_skewed_logs_raw_scale_skewed_covariates_once():
+    rng = np.random.default_rng(0)
+    raw = pd.DataFrame({"user_activity": rng.lognormal(1, 1.0, 2000), "item_popularity": rng.lognormal(2, 0.8, 2000),
+                        "other": rng.lognormal(0, 1.5, 2000)})
+    out, notes = log_skewed(raw, ["user_activity", "item_popularity", "other"])
+    assert np.allclose(out["user_activity"], np.log1p(raw["user_activity"]))
+    assert np.allclose(out["item_popularity"], np.log1p(raw["item_popularity"]))
+    assert out["other"].equals(raw["other"])  # not a known pair covariate
+    assert len(notes) == 1 and "log1p" in notes[0]
+    assert raw["user_activity"].max() > out["user_activity"].max()  # input untouched (a copy)
+    again, notes2 = log_skewed(out, ["user_activity", "item_popularity"])
+    assert again is out and notes2 == []  # already on the log scale: left alone
+    X, dm_notes = design_matrix(raw, ["user_activity"], log_skewed_covariates=True)
+    assert np.allclose(X["user_activity"], np.log1p(raw["user_activity"])) and any("log1p" in n for n in dm_notes)
+    X, dm_notes = design_matrix(raw, ["user_activity"])
+    assert X["user_activity"].equals(raw["user_activity"]) and dm_notes == []
+
+
+def test_roles_from_graph_maps_treatment_and_outcome_to_columns(exposure_bias):
+    cols = ["user_id", "exposed", "purchased", "user_activity", "item_popularity"]
+    assert roles_from_graph(exposure_bias, cols) == {"treatment": "exposed", "outcome": "purchased"}
+    g = exposure_bias.copy()
+    g.nodes["purchase"]["column"] = "clicked"
+    assert roles_from_graph(g, cols + ["clicked"])["outcome"] == "clicked"
+    g.nodes["purchase"]["role"] = "variable"
+    assert roles_from_graph(g, cols) == {"treatment": "exposed", "outcome": None}
+    assert roles_from_graph(exposure_bias, ["user_activity"]) == {"treatment": None, "outcome": None}

@@ -39,7 +39,7 @@ def test_estimate_shows_forest_plot_table_and_saves_run(workspace):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
 
-    charts = at.get("plotly_chart")
+    charts = [c for c in at.get("plotly_chart") if c.key == "effects_forest"]
     assert len(charts) == 1
     fig = json.loads(charts[0].proto.spec)
     assert "true ATE (simulator)" in json.dumps(fig["layout"])
@@ -78,3 +78,98 @@ def test_saved_graph_adjustment_set_and_warning(workspace):
     at.multiselect(key="effects_covariates").unselect("item_popularity").run()
     assert not at.exception, at.exception
     assert any("differ" in w.value for w in at.warning)
+
+
+def _figures(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _figure_with(at: AppTest, text: str) -> dict:
+    hits = [f for f in _figures(at) if text in json.dumps(f["layout"].get("title", ""))]
+    assert hits, [f["layout"].get("title") for f in _figures(at)]
+    return hits[0]
+
+
+def test_treatment_and_outcome_default_from_the_saved_graph_roles(workspace):
+    from causalrec_core.graph import model
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()  # imports the sample project
+    store = ProjectStore(workspace)
+    project = store.list_projects()[0]
+    g = model.new_graph()
+    g = model.add_node(g, "click", role="treatment", column="clicked")
+    g = model.add_node(g, "buy", role="outcome", column="purchased")
+    g = model.add_node(g, "user_activity", role="confounder", column="user_activity")
+    for a, b in (("user_activity", "click"), ("user_activity", "buy"), ("click", "buy")):
+        g = model.add_edge(g, a, b)
+    store.save_object(project.id, "graph", "click_graph", model.to_dict(g))
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="effects_treatment").value == "clicked"
+    assert at.selectbox(key="effects_outcome").value == "purchased"
+    assert at.multiselect(key="effects_covariates").value == ["user_activity"]  # the graph's adjustment set
+    assert any("Defaults from the saved graph" in c.value for c in at.caption)
+    at.selectbox(key="effects_treatment").select("exposed").run()  # the user can override
+    assert not at.exception, at.exception
+    assert at.selectbox(key="effects_treatment").value == "exposed"
+
+
+def test_logged_propensity_is_offered_and_used(workspace):
+    at = _effects_page()
+    assert at.checkbox(key="effects_use_logged").value is True
+    at.button(key="effects_estimate").click().run()
+    assert not at.exception, at.exception
+    table = next(df.value for df in at.dataframe if "estimator" in df.value.columns)
+    prop = dict(zip(table["estimator"], table["propensity"], strict=True))
+    assert prop == {"naive": "not used", "ipw": "logged (known)", "aipw": "logged (known)"}
+    assert any("logged propensity" in m.value for m in [*at.markdown, *at.caption])
+    at.checkbox(key="effects_use_logged").uncheck().run()
+    at.button(key="effects_estimate").click().run()
+    table = next(df.value for df in at.dataframe if "estimator" in df.value.columns)
+    assert dict(zip(table["estimator"], table["propensity"], strict=True))["aipw"] == "fitted"
+
+
+def test_diagnostics_render_overlap_balance_and_ess(workspace):
+    at = _effects_page()
+    assert not at.error, [e.value for e in at.error]
+    overlap = _figure_with(at, "Propensity overlap")
+    assert "would remove" in json.dumps(overlap["layout"]["title"])
+    assert {d["name"] for d in overlap["data"]} == {"treated", "control"}
+    balance = _figure_with(at, "Covariate balance")
+    assert {d["name"] for d in balance["data"]} == {"before weighting", "after weighting"}
+    assert "0.1" in json.dumps(balance["layout"])  # the |SMD| = 0.1 line
+    labels = [m.label for m in at.metric]
+    assert "Effective sample size (ATE weights)" in labels and "Units trimming would remove" in labels
+    assert any("Effective sample size of the ATE weights" in c.value for c in at.caption)
+
+
+def test_refuters_table(workspace):
+    at = _effects_page()
+    at.number_input(key="effects_refute_sims").set_value(1)
+    at.button(key="effects_refute").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = next(df.value for df in at.dataframe if "refuter" in df.value.columns)
+    assert list(table["refuter"]) == ["placebo_treatment", "random_common_cause", "data_subsets",
+                                      "unobserved_confounder", "e_value"]
+    assert set(table["status"]) <= {"pass", "warn"}
+    assert table["verdict"].str.len().gt(20).all()
+    assert table["new estimate"].notna().all()
+
+
+def test_segment_chart_with_truth_and_qini(workspace):
+    at = _effects_page()
+    assert at.selectbox(key="effects_segment").value == "segment"
+    assert at.selectbox(key="effects_learner").value == "dr_learner"
+    at.button(key="effects_hetero").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    seg = _figure_with(at, "by segment")
+    assert {d["name"] for d in seg["data"]} == {"estimate (95% CI)", "true ATE (simulator)"}
+    table = next(df.value for df in at.dataframe if "segment" in df.value.columns)
+    assert sorted(table["segment"]) == ["casual", "loyal", "new"]
+    assert {"ATE estimate", "CI low (95%)", "CI high (95%)", "true ATE (simulator)"} <= set(table.columns)
+    assert "AUUC" in json.dumps(_figure_with(at, "Qini")["layout"]["title"])
+    assert any("random subsample of 20,000" in c.value for c in at.caption)
