@@ -314,7 +314,7 @@ def _cmd_effect(args) -> int:
     import pandas as pd
 
     from causalrec_core.data.io import read_table_file
-    from causalrec_core.effects.units import covariates_from_graph, design_matrix, detect_kind, node_for_column
+    from causalrec_core.effects.units import covariates_from_graph, detect_kind, node_for_column
     from causalrec_core.errors import ParameterError
 
     data = read_table_file(args.data)
@@ -356,21 +356,16 @@ def _cmd_effect(args) -> int:
     bad = [c for c in covariates if c in (args.treatment, args.outcome)]
     if bad:
         raise ParameterError(f"--covariates must not contain the treatment or the outcome; found {bad}.")
-    X, enc_notes = design_matrix(data, covariates, log_skewed_covariates=not args.raw_covariates)
-    used = pd.concat([X, data[[args.treatment, args.outcome]]], axis=1)
-    if args.propensity_column:
-        used[args.propensity_column] = pd.to_numeric(data[args.propensity_column], errors="coerce")
-    keep = used.notna().all(axis=1).to_numpy()
-    if not keep.all():
-        missing = {c: int(used[c].isna().sum()) for c in used.columns if used[c].isna().any()}
-        warnings.append(f"dropped {int((~keep).sum())} of {len(keep)} rows with missing values "
-                        f"(per column: {missing}).")
-    if not keep.any():
-        raise ParameterError("no rows are left after dropping rows with missing values in the columns used.")
-    Xk = X.loc[keep]
-    t = data[args.treatment].loc[keep].astype("float64").to_numpy()
-    y = data[args.outcome].loc[keep].astype("float64").to_numpy()
-    e = None if args.propensity_column is None else used[args.propensity_column].loc[keep].to_numpy()
+    from causalrec_core.effects.run import prepare_design
+
+    # the same rows and design as the Effects page (rows with a missing value, or a logged
+    # propensity outside (0, 1), are left out and counted in the notes)
+    design = prepare_design(data, args.treatment, args.outcome, covariates, propensity_column=args.propensity_column,
+                            seed=args.seed, log_skewed_covariates=not args.raw_covariates)
+    warnings += [n for n in design.notes if "left out" in n]
+    enc_notes = [n for n in design.notes if "left out" not in n]
+    Xk, t, y, e = design.X, design.t, design.y, design.e
+    keep = data.index.isin(design.rows.index)
     est = _effect_learner(args.method, args.seed, args.base_learner)
     if e is not None:
         est.fit(Xk, t, y, propensity=e)

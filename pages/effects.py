@@ -115,11 +115,12 @@ def _default(options: list[str], *preferred: str | None) -> int:
 
 
 c1, c2 = st.columns(2)
-treatment = c1.selectbox("Treatment (binary)", binary, key="effects_treatment",
-                         index=_default(binary, roles["treatment"], "exposed"))
+ev.seed_widget("effects_treatment", binary[_default(binary, roles["treatment"], "exposed")], lambda v: v in binary)
+treatment = c1.selectbox("Treatment (binary)", binary, key="effects_treatment")
 outcomes = [c for c in binary if c != treatment]
-outcome = c2.selectbox("Outcome (binary)", outcomes, key="effects_outcome",
-                       index=_default(outcomes, roles["outcome"], "purchased"))
+ev.seed_widget("effects_outcome", outcomes[_default(outcomes, roles["outcome"], "purchased")],
+               lambda v: v in outcomes)
+outcome = c2.selectbox("Outcome (binary)", outcomes, key="effects_outcome")
 if graph is not None and (roles["treatment"] or roles["outcome"]):
     st.caption(md(f"Defaults from the saved graph '{graph_name}': treatment {roles['treatment'] or '(no bound node)'}, "
                   f"outcome {roles['outcome'] or '(no bound node)'} (node roles and column bindings); "
@@ -137,8 +138,8 @@ if graph is not None:
 default_covs = ([c for c in graph_choice.covariates if c in candidates]
                 if graph_choice is not None and graph_choice.covariates else
                 [c for c in ("user_activity", "item_popularity") if c in candidates])
-covariates = st.multiselect("Covariates (the adjustment set)", candidates, default=default_covs,
-                            key="effects_covariates")
+ev.seed_widget("effects_covariates", default_covs, lambda v: all(c in candidates for c in v))
+covariates = st.multiselect("Covariates (the adjustment set)", candidates, key="effects_covariates")
 
 if graph is not None:
     with user_errors(f"Reading the adjustment set of the saved graph '{graph_name}'"):
@@ -150,13 +151,16 @@ if graph is not None:
         for w in choice.warnings:
             st.warning(md(w))
 
-c1, c2, c3 = st.columns([3, 1, 1])
-methods = c1.multiselect("Estimators", list(ESTIMATORS), default=list(DEFAULT_METHODS), key="effects_methods")
-seed = int(c2.number_input("Seed", 0, 2**31 - 1, 0, step=1, key="effects_seed",
+c1, c2 = st.columns([3, 1])
+ev.seed_widget("effects_methods", list(DEFAULT_METHODS), lambda v: all(m in ESTIMATORS for m in v))
+methods = c1.multiselect("Estimators", list(ESTIMATORS), key="effects_methods")
+ev.seed_widget("effects_seed", 0)
+seed = int(c2.number_input("Seed", 0, 2**31 - 1, step=1, key="effects_seed",
                            help="Seeds every random step: subsamples, cross-fitting folds, bootstraps, refuters."))
 use_logged = False
 if has_logged:
-    use_logged = c3.checkbox("Use the logged propensity", value=True, key="effects_use_logged",
+    ev.seed_widget("effects_use_logged", True)
+    use_logged = st.checkbox("Use the logged propensity (column 'propensity')", key="effects_use_logged",
                              help="The unit table has a logged propensity column (the logging policy's probability "
                                   "of showing the item). IPW and AIPW then use it as the known propensity instead "
                                   "of fitting a propensity model; so do the diagnostics and the meta-learners.")
@@ -187,14 +191,27 @@ if run and run.get("dataset_id") == ds.id:
         st.caption(md(note))
     res = run["results"]
     st.plotly_chart(charts.forest_plot(res, label, run["outcome"], run.get("truth_ate")), key="effects_forest")
+    truth_ate = run.get("truth_ate")
     table = pd.DataFrame([{
-        "estimator": r["method"], "estimand": r["estimand"].upper(), "estimate": r["estimate"],
+        "estimator": r["method"],
+        "adjusted for": "nothing (unadjusted)" if r["method"] == "naive" else (", ".join(run["covariates"]) or "nothing"),
+        "estimate": r["estimate"],
         f"CI low ({r['level']:.0%})": r["ci_low"], f"CI high ({r['level']:.0%})": r["ci_high"],
-        "SE": r["se"], "CI method": r["ci_method"], "propensity": r.get("propensity", ""), "n": r["n"]}
+        "SE": r["se"], **({"estimate − true ATE": r["estimate"] - truth_ate,
+                           "CI covers truth": bool(r["ci_low"] <= truth_ate <= r["ci_high"])}
+                          if truth_ate is not None else {}),
+        "CI method": r["ci_method"], "propensity": r.get("propensity", ""), "n": r["n"]}
         for r in res])
-    st.dataframe(table, hide_index=True, width="stretch", key="effects_table")
-    st.caption(md(ESTIMAND_TEXT + (f"; the simulator's true ATE is {run['truth_ate']:.4f}."
-                                   if run.get("truth_ate") is not None else ".")))
+    num = st.column_config.NumberColumn(format="%.4f")
+    st.dataframe(table, hide_index=True, width="stretch", key="effects_table",
+                 column_config={c: num for c in table.columns
+                                if c in ("estimate", "SE", "estimate − true ATE") or c.startswith("CI low")
+                                or c.startswith("CI high")})
+    st.caption(md(ESTIMAND_TEXT + (f"; the simulator's true ATE is {truth_ate:.4f}." if truth_ate is not None
+                                   else ".")))
+    lines = ev.truth_summary(res, truth_ate)
+    if lines:
+        st.markdown("\n".join("- " + md(line) for line in lines))
     st.markdown("**Assumptions of each estimate**")
     for r in res:
         with st.expander(md(f"{r['method']}: ATE {r['estimate']:.4f}"), expanded=False):
@@ -212,8 +229,9 @@ st.caption(md("Checks of the assumptions behind the adjusted estimates (positivi
               "weighting balances the covariates). " + (
                   "Propensity: the logged one." if use_logged else
                   "Propensity: a logistic regression of the treatment on the covariates.")))
-trim = float(st.select_slider("Trimming threshold", options=[0.01, 0.02, 0.05, 0.1], value=0.01,
-                              key="effects_trim",
+TRIMS = [0.01, 0.02, 0.05, 0.1]
+ev.seed_widget("effects_trim", 0.01, lambda v: v in TRIMS)
+trim = float(st.select_slider("Trimming threshold", options=TRIMS, key="effects_trim",
                               help="Trimming drops units with a propensity below a or above 1 − a."))
 with user_errors("Computing the diagnostics"):
     if not covariates and not use_logged:
@@ -237,14 +255,18 @@ with user_errors("Computing the diagnostics"):
 st.subheader("Refutation and sensitivity")
 st.caption(md("Each check refits the estimator on altered data (a few seconds): a placebo treatment, an added random "
               "common cause, random subsets, a simulated unobserved confounder, and the E-value. 'pass' means the "
-              "estimate behaved as a sound one should; 'warn' means look closer. On more than "
-              f"{ev.MAX_REFUTE_ROWS:,} units the refits use a seeded random subsample of that size."))
+              "check found no sign of a problem (it cannot prove the estimate right); 'warn' means look closer. On "
+              f"more than {ev.MAX_REFUTE_ROWS:,} units the refits use a seeded random subsample of that size, so "
+              "their 'original estimate' (the estimator on that subsample) can differ a little from the table above."))
 c1, c2, c3 = st.columns(3)
 refute_methods = [m for m in ESTIMATORS if m != "naive"]
-refute_method = c1.selectbox("Estimator to refute", refute_methods, key="effects_refute_method",
-                             index=_default(refute_methods, "aipw"))
-n_sims = int(c2.number_input("Refits per refuter", 1, 20, 3, key="effects_refute_sims"))
-strength = float(c3.number_input("Simulated confounder strength", 0.0, 2.0, 0.5, step=0.1,
+ev.seed_widget("effects_refute_method", refute_methods[_default(refute_methods, "aipw")],
+               lambda v: v in refute_methods)
+refute_method = c1.selectbox("Estimator to refute", refute_methods, key="effects_refute_method")
+ev.seed_widget("effects_refute_sims", 3)
+n_sims = int(c2.number_input("Refits per refuter", 1, 20, key="effects_refute_sims"))
+ev.seed_widget("effects_refute_strength", 0.5)
+strength = float(c3.number_input("Simulated confounder strength", 0.0, 2.0, step=0.1,
                                  key="effects_refute_strength",
                                  help="Association of the simulated confounder with treatment and outcome."))
 refute_key = (ds.id, ds.revision, treatment, outcome, cov_key, refute_method, use_logged, seed, n_sims, strength)
@@ -256,7 +278,15 @@ if st.button("Run refutation checks", key="effects_refute"):
 ref = ss.get(REFUTE)
 if ref and ref["key"] == refute_key:
     table = refutation_table(ref["rows"])
-    st.dataframe(table, hide_index=True, width="stretch", key="effects_refute_table")
+    st.dataframe(table.drop(columns=["verdict"]), hide_index=True, width="stretch", key="effects_refute_table",
+                 column_config={"original estimate": st.column_config.NumberColumn(format="%.4f"),
+                                "new estimate": st.column_config.NumberColumn(format="%.4f")})
+    n_pass = int((table["status"] == "pass").sum())
+    st.markdown(f"**{n_pass} of {len(table)} checks pass**"
+                + ("." if n_pass == len(table) else "; look closer at: "
+                   + md(", ".join(table.loc[table["status"] != "pass", "refuter"])) + "."))
+    st.markdown("\n".join(f"- **{md(r['refuter'])}** ({md(r['status'])}): {md(r['verdict'])}"
+                          for _, r in table.iterrows()))
     st.caption(md(f"Estimator: {refute_method}, ATE of {treatment} on {outcome}, adjusted for "
                   f"{', '.join(covariates) or '(nothing)'}; 'new estimate' is the ATE after the alteration (for "
                   "e_value: the E-value, the risk ratio an unmeasured confounder would need with both treatment "
@@ -273,10 +303,11 @@ if not seg_options:
     st.info("The unit table has no column to split units into segments (text, or integers with 2–20 values).")
 else:
     c1, c2 = st.columns(2)
-    segment_col = c1.selectbox("Segment column", seg_options, key="effects_segment",
-                               index=_default(seg_options, "segment"))
+    ev.seed_widget("effects_segment", seg_options[_default(seg_options, "segment")], lambda v: v in seg_options)
+    segment_col = c1.selectbox("Segment column", seg_options, key="effects_segment")
     learners = list(CATE_LEARNERS)
-    learner = c2.selectbox("Meta-learner", learners, key="effects_learner", index=_default(learners, "dr_learner"),
+    ev.seed_widget("effects_learner", learners[_default(learners, "dr_learner")], lambda v: v in learners)
+    learner = c2.selectbox("Meta-learner", learners, key="effects_learner",
                            format_func=lambda k: LEARNER_LABELS.get(k, k))
     st.caption(md(f"The learner (gradient-boosted base models) is fitted on at most {ev.MAX_CATE_FIT:,} randomly "
                   f"chosen units (seed {seed}) so that it runs in seconds; each segment's effect is the mean of its "
@@ -302,9 +333,12 @@ else:
                                    "se": "SE", "mean_cate": "mean model CATE"})
         if seg_truth:
             shown["true ATE (simulator)"] = shown["segment"].map(seg_truth)
-        st.dataframe(shown, hide_index=True, width="stretch", key="effects_segment_table")
+        st.dataframe(shown, hide_index=True, width="stretch", key="effects_segment_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.4f") for c in shown.columns
+                                    if c not in ("segment", "n")})
+        st.markdown(md(ev.segment_summary(by)))
         ate = het["ate"]
-        st.caption(md(f"The learner's overall ATE on its {het['n_fit']:,} units: {ate['estimate']:.4f} "
+        st.caption(md(f"The learner's overall ATE on its {het['n_fit']:,} units (a subsample, so not the table above): {ate['estimate']:.4f} "
                       f"(95% CI {ate['ci_low']:.4f} to {ate['ci_high']:.4f})."))
         if het["qini"] is not None:
             st.plotly_chart(charts.qini(het["qini"], het["auuc"]), key="effects_qini")
@@ -324,3 +358,7 @@ with user_errors("Listing the saved runs"):
     else:
         st.dataframe(pd.DataFrame([{"name": o.name, "versions": o.n_versions, "saved": str(o.created_at)}
                                    for o in saved_runs]), hide_index=True, width="stretch", key="effects_saved")
+
+ev.remember_widgets("effects_treatment", "effects_outcome", "effects_covariates", "effects_methods", "effects_seed",
+                    "effects_use_logged", "effects_trim", "effects_refute_method", "effects_refute_sims",
+                    "effects_refute_strength", "effects_segment", "effects_learner")

@@ -103,17 +103,27 @@ _EFFECT_MARGIN = dict(l=10, r=10, t=50, b=10)
 
 
 def forest_plot(results: list[dict], label: str, outcome: str, truth_ate: float | None = None) -> go.Figure:
-    """Each estimator's ATE with its interval (one row each), 0 and, when known, the true ATE."""
+    """Each estimator's ATE with its interval (one row each, the first estimator on top), 0 and,
+    when known, the simulator's true ATE (a dashed line; its value is in the legend, above the plot)."""
+    level = results[0].get("level", 0.95) if results else 0.95
+    names = [r["method"] + (" (unadjusted)" if r["method"] == "naive" else "") for r in results]
     fig = go.Figure(go.Scatter(
-        x=[r["estimate"] for r in results], y=[r["method"] for r in results], mode="markers",
-        name="estimate (95% CI)",
+        x=[r["estimate"] for r in results], y=names, mode="markers", name=f"estimate ({level:.0%} CI)",
+        marker=dict(size=10), showlegend=True,
+        customdata=[[r["ci_low"], r["ci_high"]] for r in results],
+        hovertemplate="%{y}: %{x:.4f} (CI %{customdata[0]:.4f} to %{customdata[1]:.4f})<extra></extra>",
         error_x={"type": "data", "symmetric": False, "array": [r["ci_high"] - r["estimate"] for r in results],
                  "arrayminus": [r["estimate"] - r["ci_low"] for r in results]}))
-    if truth_ate is not None:
-        fig.add_vline(x=truth_ate, line_dash="dash", line_color="green", annotation_text="true ATE (simulator)")
     fig.add_vline(x=0, line_color="grey", line_width=1)
+    if truth_ate is not None:
+        # The line's label and value go in the legend, above the plot, not over an estimator's row.
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"true ATE (simulator) = {truth_ate:.4f}",
+                                 line=dict(color="green", dash="dash")))
+        fig.add_vline(x=truth_ate, line_dash="dash", line_color="green")
+    fig.update_yaxes(autorange="reversed")
     fig.update_layout(xaxis_title=f"{label} (difference in P({outcome}=1))", yaxis_title="estimator",
-                      height=120 + 60 * len(results), margin={"t": 30})
+                      height=170 + 60 * len(results), margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
     return fig
 
 
@@ -122,10 +132,12 @@ def propensity_overlap(histogram: pd.DataFrame, *, source: str, trim: float, n_t
     mid = (histogram["bin_left"] + histogram["bin_right"]) / 2
     width = float((histogram["bin_right"] - histogram["bin_left"]).iloc[0]) if len(histogram) else 0.05
     fig = go.Figure([
-        go.Bar(x=mid, y=histogram["share_treated"], width=width, name="treated", opacity=0.6,
+        go.Bar(x=mid, y=histogram["share_treated"], width=width, name="treated", opacity=0.55,
+               marker_color="#d62728",
                customdata=histogram["n_treated"], hovertemplate="e≈%{x:.3f}: %{y:.1%} of treated (%{customdata:,})"
                                                                 "<extra></extra>"),
-        go.Bar(x=mid, y=histogram["share_control"], width=width, name="control", opacity=0.6,
+        go.Bar(x=mid, y=histogram["share_control"], width=width, name="control", opacity=0.55,
+               marker_color="#1f77b4",
                customdata=histogram["n_control"], hovertemplate="e≈%{x:.3f}: %{y:.1%} of controls (%{customdata:,})"
                                                                 "<extra></extra>"),
     ])
@@ -165,7 +177,7 @@ def segment_effects(by_segment: pd.DataFrame, label: str, truth: dict[str, float
         traces.append(go.Bar(x=seg, y=[truth.get(s) for s in seg], name="true ATE (simulator)",
                              marker_color="green", opacity=0.7))
     fig = go.Figure(traces)
-    fig.update_layout(barmode="group", title=label, xaxis_title="segment", yaxis_title="average effect",
+    fig.update_layout(barmode="group", title=label, xaxis_title="segment", yaxis_title="ATE in the segment",
                       height=360, margin=_EFFECT_MARGIN)
     return fig
 

@@ -7,14 +7,13 @@ Nothing here draws: ``pages/effects.py`` reads the widgets, calls these and show
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from causalrec_core.effects.units import design_matrix, pair_units, simulator_units
+from causalrec_core.effects.run import Design, accepts_propensity, estimate_ate, prepare_design
+from causalrec_core.effects.units import pair_units, simulator_units
 from causalrec_core.errors import ParameterError
 from ui.state import get_store
 
@@ -71,69 +70,23 @@ def true_ate_by_segment(truth_: dict, treatment: str, outcome: str, segment_col:
     return {str(k): float(v) for k, v in values.items() if isinstance(v, (int, float))}
 
 
-@dataclass(frozen=True)
-class Design:
-    """The arrays one analysis uses, and what was done to get them."""
-
-    X: pd.DataFrame
-    t: np.ndarray
-    y: np.ndarray
-    e: np.ndarray | None
-    rows: pd.DataFrame  # the unit rows used (same order as X)
-    notes: list[str]
-
-
 def design(units: pd.DataFrame, treatment: str, outcome: str, covariates: tuple[str, ...], use_logged: bool,
            seed: int, max_rows: int = MAX_ROWS, extra: tuple[str, ...] = ()) -> Design:
-    """Rows without missing values in the columns used, subsampled to ``max_rows`` (seeded), the
-    design matrix (skewed pair covariates on the log scale), treatment, outcome and the logged
-    propensity when asked."""
-    if treatment == outcome:
-        raise ParameterError("the treatment and the outcome must be different columns.")
-    needed = [treatment, outcome, *covariates, *extra] + ([PROPENSITY_COLUMN] if use_logged else [])
-    data = units.dropna(subset=list(dict.fromkeys(needed)))
-    notes = []
-    if len(data) < len(units):
-        notes.append(f"{len(units) - len(data):,} rows with missing values were left out.")
-    if use_logged:
-        e = data[PROPENSITY_COLUMN].astype("float64")
-        bad = ~((e > 0) & (e < 1))
-        if bad.any():
-            data = data.loc[~bad.to_numpy()]
-            notes.append(f"{int(bad.sum()):,} rows with a logged propensity of 0 or 1 were left out (no overlap).")
-    if len(data) > max_rows:
-        data = data.sample(n=max_rows, random_state=seed)
-        notes.append(f"A random subsample of {max_rows:,} rows (seed {seed}) was used.")
-    if data.empty:
-        raise ParameterError("no rows are left after dropping rows with missing values in the columns used.")
-    X, design_notes = design_matrix(data, list(covariates), log_skewed_covariates=True)
-    return Design(X=X, t=data[treatment].astype("float64").to_numpy(), y=data[outcome].astype("float64").to_numpy(),
-                  e=data[PROPENSITY_COLUMN].astype("float64").to_numpy() if use_logged else None, rows=data,
-                  notes=notes + design_notes)
-
-
-def _accepts_propensity(est: Any) -> bool:
-    check = getattr(est, "_accepts_propensity", None)
-    return bool(check()) if callable(check) else False
+    """:func:`causalrec_core.effects.run.prepare_design` with the page's settings: the logged
+    propensity column when asked, skewed pair covariates on the log scale, at most ``max_rows`` rows."""
+    return prepare_design(units, treatment, outcome, covariates, propensity_column=PROPENSITY_COLUMN if use_logged
+                          else None, seed=seed, max_rows=max_rows, extra=extra, log_skewed_covariates=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def estimate(root: str, dataset_id: int, revision: int, treatment: str, outcome: str, covariates: tuple[str, ...],
              methods: tuple[str, ...], use_logged: bool, seed: int) -> dict:
-    """Every chosen ATE estimator's result (dicts), the notes, and which used the logged propensity."""
-    from causalrec_core.effects.estimators import make_estimator
-
+    """:func:`causalrec_core.effects.run.estimate_ate` on the unit table: every chosen estimator's
+    result (dicts) and the notes (the same function and numbers as ``causalrec effect``)."""
     units, _ = unit_table(root, dataset_id, revision)
-    d = design(units, treatment, outcome, covariates, use_logged, seed)
-    results = []
-    for m in methods:
-        est = make_estimator(m, seed=seed)
-        known = d.e is not None and _accepts_propensity(est)
-        est = est.fit(d.X, d.t, d.y, propensity=d.e) if known else est.fit(d.X, d.t, d.y)
-        res = est.result("ate").to_dict()
-        res["propensity"] = "logged (known)" if known else ("fitted" if m in ("ipw", "aipw") else "not used")
-        results.append(res)
-    return {"results": results, "notes": d.notes}
+    return estimate_ate(units, treatment, outcome, covariates, methods,
+                        propensity_column=PROPENSITY_COLUMN if use_logged else None, seed=seed, max_rows=MAX_ROWS,
+                        log_skewed_covariates=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -156,7 +109,7 @@ def refutations(root: str, dataset_id: int, revision: int, treatment: str, outco
 
     units, _ = unit_table(root, dataset_id, revision)
     d = design(units, treatment, outcome, covariates, use_logged, seed, max_rows=MAX_REFUTE_ROWS)
-    known = d.e is not None and _accepts_propensity(make_estimator(method, seed=seed))
+    known = d.e is not None and accepts_propensity(make_estimator(method, seed=seed))
     rows = refute_all(lambda: make_estimator(method, seed=seed), d.X, d.t, d.y, seed=seed, n_sims=n_sims,
                       propensity=d.e if known else None, strength_t=strength, strength_y=strength)
     notes = list(d.notes)
@@ -195,3 +148,69 @@ def segment_columns(units: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[
         if 2 <= s.nunique(dropna=True) <= 20:
             out.append(str(col))
     return out
+
+
+# ---------------------------------------------------------------- wording of the results
+
+def truth_summary(results: list[dict], truth_ate: float | None) -> list[str]:
+    """One line per estimate: how far it is from the simulator's true ATE and whether its interval
+    covers it (nothing when there is no truth)."""
+    if truth_ate is None:
+        return []
+    out = []
+    for r in results:
+        gap = r["estimate"] - truth_ate
+        covers = r["ci_low"] <= truth_ate <= r["ci_high"]
+        what = "unadjusted difference in means" if r["method"] == "naive" else "adjusted"
+        out.append(f"{r['method']} ({what}): {r['estimate']:.4f}, {abs(gap):.4f} {'above' if gap > 0 else 'below'} "
+                   f"the true ATE {truth_ate:.4f}; its {r['level']:.0%} interval ({r['ci_low']:.4f} to "
+                   f"{r['ci_high']:.4f}) " + ("covers the truth." if covers else
+                                              "excludes the truth: this estimate is biased here."))
+    return out
+
+
+def segment_summary(by_segment: pd.DataFrame) -> str:
+    """Which segment has the largest estimated effect, and whether the intervals separate it from the others."""
+    if by_segment.empty:
+        return ""
+    by = by_segment.sort_values("mean", ascending=False)
+    top = by.iloc[0]
+    ranking = " > ".join(f"{s} ({m:.4f})" for s, m in zip(by["segment"], by["mean"], strict=True))
+    if len(by) == 1:
+        return f"One segment: {top['segment']} ({top['mean']:.4f})."
+    others = by.iloc[1:]
+    separated = bool((top["ci_low"] > others["ci_high"]).all())
+    return (f"Estimated gain by segment, largest first: {ranking}. "
+            + (f"{top['segment']}'s interval lies above every other segment's: it gains most."
+               if separated else
+               f"{top['segment']} has the largest estimate, but the intervals overlap, so the data do not "
+               "establish which segment gains most."))
+
+
+# ---------------------------------------------------------------- widget values across pages
+
+_KEEP = "_effects_keep_"
+
+
+def seed_widget(key: str, default: Any, valid: Any = None) -> None:
+    """Before the widget ``key`` is drawn: keep its current value when valid, else the value it had
+    when the page was last shown (Streamlit drops a widget's state once another page is open) unless
+    that was just the default of then, else ``default`` (which may have changed, e.g. a newly saved
+    graph). Draw the widget without a default value (the session state holds it)."""
+    ok = valid if valid is not None else (lambda _v: True)
+    ss = st.session_state
+    old_default, ss[_KEEP + key + ":default"] = ss.get(_KEEP + key + ":default"), default
+    if key in ss and ok(ss[key]):
+        return
+    kept = ss.get(_KEEP + key)
+    if kept is None or not ok(kept) or kept == old_default:  # never chosen: follow the (maybe new) default
+        kept = default
+    ss[key] = kept
+
+
+def remember_widgets(*keys: str) -> None:
+    """Remember the current values of these widgets for the next visit (see :func:`seed_widget`)."""
+    ss = st.session_state
+    for key in keys:
+        if key in ss:
+            ss[_KEEP + key] = ss[key]

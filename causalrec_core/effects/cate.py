@@ -529,8 +529,8 @@ def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propen
     rest = np.sort(order[max_fit:max_fit + max_eval]) if n > max_fit else np.array([], dtype=int)
     notes: list[str] = []
     if n > max_fit:
-        notes.append(f"the {method} learner was fitted on a random subsample of {len(fit_idx):,} of {n:,} units "
-                     f"(seed {seed}) to keep the page responsive; segment effects use those units")
+        notes.append(f"The {method} learner was fitted on a random subsample of {len(fit_idx):,} of {n:,} units "
+                     f"(seed {seed}) to keep the page responsive; the segment effects are estimated on those units.")
     learner = make_cate_learner(method, base_learner=base_learner, random_state=int(seed))
     ef = None if e is None else e[fit_idx]
     learner.fit(Xa[fit_idx], ta[fit_idx], ya[fit_idx], propensity=ef)
@@ -549,8 +549,8 @@ def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propen
         qini = qini_curve(scores, ta[idx], ya[idx], ev)
         score = auuc(scores, ta[idx], ya[idx], ev)
         n_eval = len(idx)
-        notes.append(f"Qini curve and AUUC on {n_eval:,} {where} units, with the logged propensities (IPW form)")
+        notes.append(f"Qini curve and AUUC on {n_eval:,} {where} units, with the logged propensities (IPW form).")
     else:
-        notes.append("no Qini curve: it needs known (logged) propensities to be unbiased on observational data")
+        notes.append("No Qini curve: it needs known (logged) propensities to be unbiased on observational data.")
     return {"by_segment": by, "qini": qini, "auuc": score, "ate": learner.result(), "n_fit": len(fit_idx),
             "n_eval": n_eval, "n_total": n, "notes": notes}
