@@ -55,5 +55,7 @@ pages = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:"),
     st.Page("pages/graph.py", title="Causal graph", icon=":material/account_tree:"),
     st.Page("pages/effects.py", title="Effects", icon=":material/insights:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/recommend.py", title="Recommendations", icon=":material/recommend:"),
 ]
 st.navigation(pages).run()

@@ -168,7 +168,8 @@ class TrainContext:
 
     ``on_progress`` gets dicts ``{"event": "step"|"epoch", "epoch", "epochs", "step",
     "steps_per_epoch", "loss", "elapsed_s", "eta_s", "val": {...}, "device"}``.
-    ``should_stop`` is polled every ``check_every`` steps (and at each epoch's end).
+    ``should_stop`` is polled at most every ``check_every_s`` seconds during an epoch (and at
+    each epoch's end).
     """
 
     device: str = "auto"
@@ -177,7 +178,7 @@ class TrainContext:
     on_progress: Callable[[dict], None] | None = None
     should_stop: Callable[[], bool] | None = None
     log_every_s: float = 1.0
-    check_every: int = 20
+    check_every_s: float = 0.25
     amp: bool = True
     checkpoint: bool = True
 
@@ -210,6 +211,7 @@ class EpochContext:
         self._loss_sum = None
         self._loss_n = 0
         self.cancelled = False
+        self._last_check = time.perf_counter()
         self.amp = bool(ctx.amp) and device.type == "cuda"
 
     def autocast(self):
@@ -248,9 +250,12 @@ class EpochContext:
         self._loss_sum = detached if self._loss_sum is None else self._loss_sum + detached
         self._loss_n += 1
         self.steps += 1
-        if self.world == 1 and self._ctx.should_stop is not None and self.steps % self._ctx.check_every == 0:
-            if self._ctx.should_stop():
-                self.cancelled = True
+        if self.world == 1 and self._ctx.should_stop is not None:
+            now = time.perf_counter()  # poll the cancel request at most every check_every_s seconds
+            if now - self._last_check >= self._ctx.check_every_s:
+                self._last_check = now
+                if self._ctx.should_stop():
+                    self.cancelled = True
         self._on_step(self)
 
     def mean_loss(self) -> float:

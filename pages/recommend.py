@@ -1,0 +1,119 @@
+"""Recommendations: the top-k items a trained model recommends to one user, each with a short
+explanation computed from the model and its training data (``causalrec_core.models.explain``).
+
+A user id the model has never seen is a cold-start user: the model's fallback ranks the items,
+and the page says so.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from causalrec_core.models.explain import explain_recommendations, user_history, user_index_of
+from ui import train_view as tv
+from ui.common import flash, md, user_errors
+from ui.state import get_state, get_store
+
+store = get_store()
+state = get_state()
+ss = st.session_state
+
+st.title("Recommendations")
+flash()
+if state.project_id is None:
+    st.info("Open or create a project on the Home page first.")
+    st.stop()
+project = store.get_project(state.project_id)
+runs = sorted(store.list_runs(project.id, status="completed"), key=lambda r: r.id, reverse=True)
+if not runs:
+    st.info("This project has no completed training run yet: train a model on the Train page first.")
+    st.page_link("pages/train.py", label="Go to the Train page", icon=":material/model_training:")
+    st.stop()
+causal = {m["name"]: m["causal"] for kind in ("log", "rating") for m in tv.models_for(kind)}
+by_id = {r.id: r for r in runs}
+
+
+def _run_label(i: int) -> str:
+    r = by_id[i]
+    ndcg = r.metrics.get("ndcg@10")
+    score = f" · test NDCG@10 {ndcg:.4f}" if isinstance(ndcg, (int, float)) else ""
+    return f"{r.name} · {r.model} ({'causal' if causal.get(r.model) else 'traditional'}){score}"
+
+
+if ss.get("rec_run") not in by_id:
+    ss["rec_run"] = runs[0].id
+run_id = st.selectbox("Trained model (completed run)", list(by_id), key="rec_run", format_func=_run_label)
+run = by_id[run_id]
+
+loaded = None
+with user_errors(f"Loading the model of '{run.name}'"):
+    loaded = tv.load_run_model(run.id, str(run.run_dir))
+if loaded is None:
+    st.stop()
+model, data = loaded
+
+examples = tv.example_users(data)
+c1, c2, c3 = st.columns([2, 2, 1])
+example = c1.selectbox("Example user", [u for u, _ in examples], key="rec_user_example",
+                       format_func=lambda u: f"{u} ({dict(examples)[u]} training items)",
+                       help="The most active, typical and least active users of the training data.")
+typed = c2.text_input("Or type a user id", key="rec_user_text", max_chars=200,
+                      help="Any id: one the model has never seen gets the cold-start recommendations.")
+k = int(c3.number_input("k (items)", min_value=1, max_value=100, value=10, step=1, key="rec_k"))
+user_id = typed.strip() or example
+if not user_id:
+    st.info("Type a user id or choose an example user.")
+    st.stop()
+
+recs = None
+with user_errors(f"Recommending for user '{user_id}'"):
+    recs = model.recommend(user_id, k=k)
+    why = explain_recommendations(model, data, user_id, recs)
+if recs is None:
+    st.stop()
+
+user_idx = user_index_of(data, user_id)
+known = user_idx is not None
+if len(recs) and bool(recs["cold_user"].iloc[0]):
+    st.info(md(f"'{user_id}' is not a user of the training data: a cold-start user. The model ranks the items "
+               "with its fallback for unknown users (see the explanations), not from a personal history."))
+else:
+    hist = user_history(data, user_idx)
+    if known and len(hist) == 0:
+        st.info(md(f"'{user_id}' has no training history (their events fall in the validation or test time): a "
+                   "cold-start user for this model."))
+    else:
+        st.caption(md(f"'{user_id}' has {len(hist)} item(s) in the training data; items they already interacted "
+                      "with are not recommended again."))
+
+table = pd.DataFrame({"rank": recs["rank"].astype(int), "item_id": recs["item_id"].astype(str),
+                      "score": recs["score"].astype(float), "why": why})
+items = None
+ds_id = (run.config or {}).get("data", {}).get("dataset_id")
+if ds_id is not None:
+    with user_errors("Reading the items table"):
+        ds = store.get_dataset(int(ds_id))
+        items = tv.item_table(str(store.root), ds.id, ds.revision)
+if items is not None:
+    table = table.merge(items, on="item_id", how="left")
+    table = table[["rank", "item_id", *[c for c in items.columns if c != "item_id"], "score", "why"]]
+st.subheader(md(f"Top {len(table)} for {user_id}"))
+st.dataframe(table, hide_index=True, width="stretch", key="rec_table",
+             column_config={"score": st.column_config.NumberColumn(format="%.4f"),
+                            "why": st.column_config.TextColumn("why (computed from the model)", width="large")})
+st.caption(md(f"Scores are the model's ({run.model}) ranking scores; their scale differs between models."))
+with st.expander("Why these items", expanded=False):
+    titles = dict(zip(table["item_id"], table["title"], strict=True)) if "title" in table.columns else {}
+    for r, item, text in zip(table["rank"], table["item_id"], table["why"], strict=True):
+        name = f"{titles[item]} ({item})" if isinstance(titles.get(item), str) else item
+        st.markdown(f"{r}. **{md(name)}**: {md(text)}")
+
+if known and len(recs) and not bool(recs["cold_user"].iloc[0]):
+    hist = user_history(data, user_idx)
+    if len(hist):
+        with st.expander(md(f"Recent training items of {user_id} (newest first)")):
+            recent = pd.DataFrame({"item_id": [str(data.item_ids[i]) for i in hist[::-1][:10]]})
+            if items is not None:
+                recent = recent.merge(items, on="item_id", how="left")
+            st.dataframe(recent, hide_index=True, width="stretch", key="rec_history")

@@ -1,0 +1,234 @@
+"""Train: start recommender training runs in the background and watch them.
+
+Each run is trained by its own worker process (``causalrec_core.train.jobs``), so the rest of the
+app stays usable and a run outlives a restart of the app. The runs panel refreshes itself every
+couple of seconds while a run is queued or running (``st.fragment(run_every=...)``) and reconciles
+the store on every refresh, so a killed worker shows as failed.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from causalrec_core.errors import ParameterError
+from causalrec_core.models.base import DEVICES
+from causalrec_core.train import jobs
+from ui import train_view as tv
+from ui.common import flash, md, user_errors
+from ui.state import get_state, get_store
+
+store = get_store()
+state = get_state()
+ss = st.session_state
+REFRESH_S = 1.5
+PICKER = "train_run_picker"
+CONFIRM = "train_confirm_delete"
+ACTIVE_SEEN = "train_active_seen"
+
+st.title("Train")
+flash()
+if state.project_id is None:
+    st.info("Open or create a project on the Home page first.")
+    st.stop()
+project = store.get_project(state.project_id)
+st.caption(md(f"Project: {project.name}. Every run trains in a separate worker process: you can keep using the "
+              "other pages, and runs survive a restart of the app."))
+
+# ---------------------------------------------------------------------------------------------- new runs
+datasets = store.list_datasets(project.id)
+st.subheader("New training runs")
+if not datasets:
+    st.info("This project has no dataset yet: import a behaviour log on the Data page.")
+else:
+    ids = [d.id for d in datasets]
+    if state.dataset_id not in ids:
+        state.dataset_id = ids[-1]
+    by_id = {d.id: d for d in datasets}
+
+    def _picked_dataset() -> None:
+        state.dataset_id = ss["train_dataset"]
+
+    ss["train_dataset"] = state.dataset_id
+    st.selectbox("Dataset", ids, key="train_dataset", format_func=lambda i: by_id[i].name, on_change=_picked_dataset)
+    ds = by_id[state.dataset_id]
+    if "events" not in ds.tables:
+        st.info("Training needs a behaviour log (an events table); this dataset has none. Import one on the Data page.")
+    else:
+        models = tv.models_for("log")
+        info = {m["name"]: m for m in models}
+        names = list(info)
+        st.caption(md(f"The log of '{ds.name}' is split by time: the last 10% of the positive events is the test "
+                      "part, the 10% before it the validation part (early stopping), the rest trains the model."))
+        chosen = st.multiselect(
+            "Models", names, default=[n for n in ("popularity",) if n in names], key="train_models",
+            format_func=lambda n: f"{n} ({tv.tag(info[n])})",
+            help="Causal models correct for the logging recommender's bias (exposure propensities, uplift); "
+                 "traditional ones learn from the logged behaviour as it is.")
+        params: dict[str, dict] = {}
+        problems: list[str] = []
+        for name in chosen:
+            m = info[name]
+            with st.expander(f"{name} ({tv.tag(m)}): parameters", expanded=True):
+                st.caption(md(m["description"]))
+                params[name], bad = tv.param_widgets(m, "train_param")
+                problems += bad
+        dev = tv.detected_device()
+        c1, c2, c3 = st.columns([1, 1, 2])
+        seed = int(c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="train_seed",
+                                   help="Seeds every random step of training; on the CPU the same seed gives the "
+                                        "same results."))
+        device = c2.selectbox("Device", list(DEVICES), key="train_device",
+                              help="auto: a CUDA GPU when one is present, else the CPU. The non-neural models "
+                                   "(popularity, item-knn) always run on the CPU.")
+        c2.caption(md(f"Detected: {dev['name']}."))
+        run_name = c3.text_input("Run name (optional)", key="train_run_name", max_chars=80,
+                                 help="Empty: '<model> #n'. With several models, the model is added to the name.")
+        if device == "cuda" and not dev["cuda"]:
+            st.warning("No CUDA GPU is available here: runs with device 'cuda' would fail; choose auto or cpu.")
+        for p in problems:
+            st.error(md(p))
+        if st.button("Start training", key="train_start", type="primary", disabled=not chosen):
+            started = []
+            with user_errors("Starting the training runs"):
+                if problems:
+                    raise ParameterError(problems[0])
+                if device == "cuda" and not dev["cuda"]:
+                    raise ParameterError("device='cuda' was chosen, but no CUDA GPU is available; use 'auto' or "
+                                         "'cpu'.")
+                for name in chosen:
+                    run_device = device if info[name]["torch"] else "cpu"
+                    label = run_name.strip() or None
+                    if label and len(chosen) > 1:
+                        label = f"{label} ({name})"
+                    run = jobs.start_run(store, project.id, name, data={"source": "dataset", "dataset_id": ds.id},
+                                         params=params[name], seed=seed, device=run_device, name=label)
+                    started.append(run)
+            if started:
+                ss[PICKER] = started[-1].id
+                state.flash = md("Started " + ", ".join(f"'{r.name}'" for r in started) + ".")
+                st.rerun()
+
+# ---------------------------------------------------------------------------------------------- runs
+st.subheader("Runs")
+with user_errors("Checking the training workers"):
+    jobs.reconcile(store, project.id)
+_runs = store.list_runs(project.id)
+active_now = sorted(r.id for r in _runs if r.status in tv.ACTIVE)
+ss[ACTIVE_SEEN] = active_now
+_all_models = tv.models_for("log") + tv.models_for("rating")
+causal = {m["name"]: m["causal"] for m in _all_models}
+torch_model = {m["name"]: m["torch"] for m in _all_models}
+
+
+def _show_run(run, progress: dict | None) -> None:
+    st.markdown(f"**{md(run.name)}** · {md(run.model)} ({'causal' if causal.get(run.model) else 'traditional'}) · "
+                f"{md(tv.STATUS_ICONS.get(run.status, run.status))} · seed {run.seed} · device "
+                f"{md(run.device or 'not chosen yet')} · created {md(run.created_at[:19].replace('T', ' '))}")
+    if run.status in tv.ACTIVE:
+        frac, text = tv.progress_state(run, progress, epochs_expected=torch_model.get(run.model, True))
+        st.progress(frac, text=md(text))
+    actions = [a for a, ok in (("cancel", run.status in tv.ACTIVE), ("resume", run.status in ("cancelled", "failed")),
+                               ("delete", run.status in tv.TERMINAL)) if ok]
+    slots = dict(zip(actions, st.columns([1] * len(actions) + [6 - len(actions)])[:len(actions)], strict=True))
+    if "cancel" in slots and slots["cancel"].button("Cancel", key="train_cancel",
+                                                    help="Stops the run after checkpointing; Resume continues it."):
+        with user_errors(f"Cancelling '{run.name}'"):
+            jobs.cancel_run(store, run.id)
+            state.flash = md(f"Asked '{run.name}' to stop; it checkpoints first.")
+            st.rerun()
+    if "resume" in slots and slots["resume"].button("Resume", key="train_resume",
+                                                    help="Continues from the last checkpoint."):
+        with user_errors(f"Resuming '{run.name}'"):
+            jobs.resume_run(store, run.id)
+            state.flash = md(f"Resumed '{run.name}'.")
+            st.rerun()
+    if "delete" in slots and slots["delete"].button("Delete", key="train_delete",
+                                                    help="Deletes the run record and its files."):
+        ss[CONFIRM] = run.id
+    if ss.get(CONFIRM) == run.id:
+        st.warning(md(f"Delete the run '{run.name}' and its files (weights, logs)? This cannot be undone."))
+        y, n, _ = st.columns([1, 1, 4])
+        if y.button("Delete for good", key="train_delete_confirm", type="primary"):
+            with user_errors(f"Deleting '{run.name}'"):
+                store.delete_run(run.id)
+                ss.pop(CONFIRM, None)
+                ss.pop(PICKER, None)
+                state.flash = md(f"Deleted the run '{run.name}'.")
+                st.rerun()
+        if n.button("Keep it", key="train_delete_keep"):
+            ss.pop(CONFIRM, None)
+            st.rerun()
+
+    if run.status == "failed":
+        head, _, _ = (run.error or "the run failed without a message.").partition("\n--- last log lines ---\n")
+        st.error(md(f"The run failed: {head}"))
+        with st.expander("Last lines of the worker log", expanded=True):
+            st.code(jobs.tail_log(run, 30) or "(the log is empty)", language=None)
+    elif run.status == "cancelled":
+        done = len((progress or {}).get("history") or [])
+        st.info(md(f"Cancelled after {done} finished epoch(s). Resume continues from the last checkpoint."))
+
+    c1, c2 = st.columns(2)
+    loss = tv.loss_chart(progress)
+    val = tv.validation_chart(progress)
+    if loss is not None:
+        c1.plotly_chart(loss, key=f"train_loss_chart_{run.id}")
+    if val is not None:
+        c2.plotly_chart(val, key=f"train_val_chart_{run.id}")
+
+    if run.status == "completed":
+        table = tv.test_metrics_frame(run)
+        if len(table):
+            st.markdown("**Test metrics**")
+            st.dataframe(table, hide_index=True, width="stretch", key=f"train_test_metrics_{run.id}",
+                         column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                        for c in ("value", "95% CI low", "95% CI high")})
+            if "ndcg@10" in (run.metrics.get("ci95") or {}):
+                st.caption(md(tv.metric_label("ndcg@10", run)) + ": the interval is over resampled test users.")
+        extra = [f"fit {tv.fmt_seconds(run.metrics.get('seconds'))}"]
+        if run.metrics.get("best_epoch"):
+            extra.append(f"best epoch {run.metrics['best_epoch']} of {run.metrics.get('epochs')}")
+        st.caption(md(" · ".join(extra)))
+        beyond = tv.beyond_frame(run)
+        if len(beyond):
+            with st.expander("Beyond accuracy (top-10 lists of up to 2,000 test users)"):
+                st.dataframe(beyond, hide_index=True, width="stretch")
+    with st.expander("Configuration"):
+        st.json({"params": (run.config or {}).get("params", {}), "seed": run.seed,
+                 "device asked": (run.config or {}).get("device"), "data": (run.config or {}).get("data")})
+
+
+@st.fragment(run_every=REFRESH_S if active_now else None)
+def runs_panel() -> None:
+    with user_errors("Checking the training workers"):
+        jobs.reconcile(store, project.id)
+    runs = store.list_runs(project.id)
+    active = sorted(r.id for r in runs if r.status in tv.ACTIVE)
+    if active != ss.get(ACTIVE_SEEN):
+        # a run started, finished or died: rerun the page so the refresh timer follows
+        ss[ACTIVE_SEEN] = active
+        st.rerun()
+    if not runs:
+        st.info("No training run yet: choose models above and press Start training.")
+        return
+    progress = {r.id: jobs.read_progress(r) for r in runs}
+    st.dataframe(tv.runs_frame(runs, progress, causal), hide_index=True, width="stretch", key="train_runs_table",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in (f"test {v}" for v in tv.METRIC_NAMES.values())})
+    if active:
+        st.caption(f"Refreshing every {REFRESH_S:g} s while {len(active)} run(s) are queued or running.")
+    ids = [r.id for r in sorted(runs, key=lambda r: r.id, reverse=True)]
+    by_id = {r.id: r for r in runs}
+    if ss.get(PICKER) not in ids:
+        ss[PICKER] = ids[0]
+    run_id = st.selectbox("Run", ids, key=PICKER,
+                          format_func=lambda i: f"{by_id[i].name} · {by_id[i].model}")
+    _show_run(by_id[run_id], progress[run_id])
+    chart = tv.comparison_chart(runs, causal)
+    if chart is not None:
+        st.plotly_chart(chart, key="train_compare_chart")
+        st.caption(md(tv.metric_label("ndcg@10", next(r for r in runs if r.status == "completed"))
+                      + "; causal models in red."))
+
+
+runs_panel()

@@ -1,0 +1,114 @@
+"""Training in headless chromium: on the sample project start a short 'sasrec' run and a
+'popularity' run from the Train page, watch the progress refresh by itself, cancel the sasrec
+run, resume it, restart the app server and find both runs with their final statuses."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from causalrec_core.store import ProjectStore
+from tests.e2e.helpers import assert_no_traceback, choose, click_button, go_to, open_app, rerun, selectbox
+
+pytestmark = pytest.mark.browser
+
+RUN_DONE = 180_000  # a few epochs of a small sasrec on a shared CPU
+#: an element of the current script run (a refresh leaves a stale copy in the DOM for a moment)
+FRESH = '[data-testid="stElementContainer"]:not([data-stale="true"])'
+
+
+def _add_model(page, label: str) -> None:
+    box = page.get_by_role("combobox", name="Models", exact=True)
+    box.click()
+    option = page.get_by_role("option", name=label, exact=True)
+    rerun(page, option.click)
+    page.keyboard.press("Escape")
+    page.get_by_text(f"{label}: parameters", exact=True).wait_for()
+
+
+def _set_number(page, label: str, value: int) -> None:
+    field = page.get_by_label(label, exact=True)
+
+    def _type() -> None:
+        field.fill(str(value))
+        field.press("Enter")
+
+    rerun(page, _type)
+    expect(field).to_have_value(str(value))
+
+
+def _progress(page):
+    """The progress bar of the shown run (not a stale copy a refresh leaves for a moment)."""
+    return page.locator(f'{FRESH} [data-testid="stProgress"]').last
+
+
+def _status_line(page, name: str):
+    """The line above the shown run's progress and buttons: name, model, status, seed, device."""
+    return page.locator(f'{FRESH} [data-testid="stMarkdownContainer"]').filter(
+        has_text=re.compile(f"^{re.escape(name)} · ")).last
+
+
+def _run_options(page) -> list[str]:
+    box = selectbox(page, "Run")
+    box.click()
+    listbox = page.locator(f'[role="listbox"][id="{box.get_attribute("aria-controls")}"]')
+    texts = listbox.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return sorted(t.strip() for t in texts)
+
+
+def test_train_cancel_resume_restart(app_server, page):
+    open_app(page, app_server.url)
+    go_to(page, "Train")
+    expect(selectbox(page, "Dataset")).to_have_value("events")
+    _add_model(page, "sasrec (traditional)")
+    for label, value in (("epochs", 5), ("hidden", 16), ("n_layers", 1), ("max_len", 10)):
+        _set_number(page, label, value)
+    _set_number(page, "Seed", 3)
+    click_button(page, "Start training")
+    page.get_by_text("Started 'popularity #1', 'sasrec #2'.").wait_for()
+
+    # the sasrec run (started last) is shown; its progress bar refreshes without any click
+    expect(selectbox(page, "Run")).to_have_value("sasrec #2 · sasrec")
+    progress = _progress(page)
+    expect(progress).to_contain_text(re.compile(r"Epoch \d/5 · step \d+/\d+"), timeout=RUN_DONE)
+    first = progress.inner_text()
+    expect(progress).not_to_have_text(first, timeout=RUN_DONE)
+    assert_no_traceback(page)
+
+    # cancel: the worker checkpoints at the end of the epoch and stops
+    rerun(page, page.get_by_role("button", name="Cancel", exact=True).click)
+    page.get_by_text(re.compile(r"^Cancelled after \d finished epoch")).wait_for(timeout=RUN_DONE)
+    expect(_status_line(page, "sasrec #2")).to_contain_text("■ cancelled")
+
+    # resume: it continues from the checkpoint and completes
+    click_button(page, "Resume")
+    page.get_by_text("Resumed 'sasrec #2'.").wait_for()
+    expect(_status_line(page, "sasrec #2")).to_contain_text("✔ completed", timeout=RUN_DONE)
+    page.get_by_text("Test metrics", exact=True).wait_for()
+    assert_no_traceback(page)
+
+    # restart the app: both runs are still there with their final statuses
+    app_server.restart()
+    open_app(page, app_server.url)
+    go_to(page, "Train")
+    assert _run_options(page) == ["popularity #1 · popularity", "sasrec #2 · sasrec"]
+    # the runs table (its cells are also rendered as an accessible table): name, model, tag, status, device, epoch
+    cells = page.get_by_test_id("stDataFrame").first.locator("td")
+    expect(cells.filter(has_text=re.compile("^sasrec #2$"))).to_have_count(1)
+    texts = [t.strip() for t in cells.all_inner_texts()]
+    for name, model, epoch in (("sasrec #2", "sasrec", "5/5"), ("popularity #1", "popularity", "one pass")):
+        i = texts.index(name)
+        assert texts[i:i + 6] == [name, model, "traditional", "✔ completed", "cpu", epoch], texts
+    expect(_status_line(page, "sasrec #2")).to_contain_text("✔ completed")
+    choose(page, "Run", "popularity #1 · popularity")
+    expect(_status_line(page, "popularity #1")).to_contain_text("✔ completed")
+    store = ProjectStore(app_server.workspace)
+    project = store.find_project("Sample shop (simulated)")
+    runs = {r.name: r for r in store.list_runs(project.id)}
+    assert {n: r.status for n, r in runs.items()} == {"popularity #1": "completed", "sasrec #2": "completed"}
+    assert runs["sasrec #2"].metrics["epochs"] == 5 and runs["sasrec #2"].config["params"]["hidden"] == 16
+    assert runs["sasrec #2"].seed == 3
+    assert_no_traceback(page)

@@ -1,0 +1,78 @@
+"""The Recommendations page (AppTest): k items with computed explanations for a known user, a
+cold-start note for an unknown one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from causalrec_core.sample import ensure_sample_project
+from causalrec_core.store import ProjectStore
+from causalrec_core.train import jobs
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+PAGE = "pages/recommend.py"
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def trained(workspace):
+    store = ProjectStore(workspace)
+    project = ensure_sample_project(store)
+    ds = store.list_datasets(project.id)[-1]
+    run = jobs.start_run(store, project.id, "item-knn", data={"source": "dataset", "dataset_id": ds.id},
+                         device="cpu")
+    done = jobs.wait_run(store, run.id, timeout=240)
+    assert done.status == "completed", jobs.tail_log(done)
+    return store, done
+
+
+def _table(at):
+    return next(df.value for df in at.dataframe if "why" in df.value.columns)
+
+
+def test_no_completed_run_says_where_to_train(workspace):
+    at = _page()
+    assert [t.value for t in at.title] == ["Recommendations"]
+    assert any("Train page" in i.value for i in at.info)
+
+
+def test_known_user_gets_k_explained_items(trained):
+    at = _page()
+    assert at.selectbox(key="rec_run").value == trained[1].id
+    user = at.selectbox(key="rec_user_example").value
+    at.number_input(key="rec_k").set_value(7).run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = _table(at)
+    assert len(table) == 7
+    assert table["rank"].tolist() == list(range(1, 8))
+    assert {"item_id", "title", "category", "score"} <= set(table.columns)
+    assert table["title"].notna().all()
+    assert table["score"].is_monotonic_decreasing
+    # item-knn: the most similar item of the user's history, with the similarity
+    assert all(w.startswith(("Similar to", "None of your items")) for w in table["why"]), list(table["why"])
+    assert any("similarity" in w for w in table["why"])
+    assert any(f"'{user}' has" in c.value.replace("\\", "") for c in at.caption)
+    assert not any("cold-start" in i.value.replace("\\", "") for i in at.info)
+
+
+def test_unknown_user_is_a_cold_start_user(trained):
+    at = _page()
+    at.text_input(key="rec_user_text").input("someone-new").run()
+    assert not at.exception, at.exception
+    assert any("cold-start user" in i.value.replace("\\", "") for i in at.info)
+    table = _table(at)
+    assert len(table) == 10
+    assert all("fallback for users without history" in w for w in table["why"])

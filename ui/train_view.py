@@ -1,0 +1,351 @@
+"""Helpers of the Train and Recommendations pages: parameter widgets, the runs table, progress,
+Plotly curves, test metrics with their intervals, and cached model loading.
+
+Pure functions (dict/RunInfo -> text, frame or figure) except the widget and cache helpers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from causalrec_core.errors import ParameterError
+from causalrec_core.models.param_help import describe_param
+
+ACTIVE = ("queued", "running")
+TERMINAL = ("completed", "failed", "cancelled")
+#: parameters set once for all models (the seed and device widgets), not per model
+SHARED_PARAMS = ("random_state", "device")
+METRIC_NAMES = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hr@10": "HR@10", "auc": "AUC",
+                "ndcg@5": "NDCG@5", "recall@5": "Recall@5", "mse": "MSE"}
+STATUS_ICONS = {"queued": "⏳ queued", "running": "▶ running", "completed": "✔ completed", "failed": "✖ failed",
+                "cancelled": "■ cancelled"}
+
+
+# ------------------------------------------------------------------------------------------ models & device
+
+
+@st.cache_resource(show_spinner=False)
+def detected_device() -> dict:
+    """What torch sees: {'cuda': bool, 'name': str} (torch imported here only, once per process)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch ships with the product
+        return {"cuda": False, "name": "CPU (PyTorch is not installed)"}
+    if torch.cuda.is_available():
+        return {"cuda": True, "name": f"CUDA GPU: {torch.cuda.get_device_name(0)}"}
+    return {"cuda": False, "name": "CPU (no CUDA GPU detected)"}
+
+
+@st.cache_data(show_spinner=False)
+def models_for(kind: str) -> list[dict]:
+    """The registry's models that fit data of ``kind``, in registry order."""
+    from causalrec_core.models.registry import list_models
+
+    return [m for m in list_models() if kind in m["kinds"]]
+
+
+def tag(model: dict) -> str:
+    return "causal" if model["causal"] else "traditional"
+
+
+def _step(value: float) -> float:
+    if value == 0:
+        return 0.001
+    return 10 ** math.floor(math.log10(abs(value))) / 10
+
+
+def _parse_text(name: str, text: str, default: Any) -> Any:
+    text = text.strip()
+    if text == "":
+        return None
+    if isinstance(default, tuple):
+        try:
+            return tuple(float(p) for p in text.strip("()[]").split(","))
+        except ValueError:
+            raise ParameterError(f"parameter {name!r}: {text!r} is not a list of numbers such as "
+                                 f"{', '.join(map(str, default))}.") from None
+    if default is None:
+        for cast in (int, float):
+            try:
+                return cast(text)
+            except ValueError:
+                continue
+    return text
+
+
+def param_widgets(model: dict, key_prefix: str) -> tuple[dict, list[str]]:
+    """One widget per hyper-parameter of ``model`` (defaults from the registry, help from
+    PARAM_HELP); returns (params, problems) where problems are unparseable entries."""
+    params: dict[str, Any] = {}
+    problems: list[str] = []
+    editable = {k: v for k, v in model["params"].items() if k not in SHARED_PARAMS}
+    if not editable:
+        st.caption("This model has no hyper-parameters to set.")
+        return params, problems
+    cols = st.columns(3)
+    for n, (name, default) in enumerate(editable.items()):
+        box = cols[n % 3]
+        key = f"{key_prefix}_{model['name']}_{name}"
+        help_text = describe_param(name, model["name"])
+        if isinstance(default, bool):
+            params[name] = box.checkbox(name, value=default, key=key, help=help_text)
+        elif isinstance(default, int):
+            params[name] = int(box.number_input(name, value=default, step=1, key=key, help=help_text))
+        elif isinstance(default, float):
+            params[name] = float(box.number_input(name, value=default, step=_step(default), format="%g", key=key,
+                                                  help=help_text))
+        else:
+            shown = "" if default is None else (", ".join(map(str, default)) if isinstance(default, tuple)
+                                                else str(default))
+            text = box.text_input(name, value=shown, key=key, help=help_text + (" Leave empty for none."
+                                                                             if default is None else ""))
+            try:
+                params[name] = _parse_text(name, text, default)
+            except ParameterError as err:
+                problems.append(str(err))
+    return params, problems
+
+
+# ------------------------------------------------------------------------------------------ runs table
+
+
+def best_validation(progress: dict | None) -> str:
+    """'val ndcg@10 0.0867 (epoch 2)' from the run's per-epoch history, '' without one."""
+    hist = (progress or {}).get("history") or []
+    monitor = (progress or {}).get("monitor")
+    keys = [k for k in (hist[0] if hist else {}) if k.startswith("val_")]
+    if not keys:
+        return ""
+    key = f"val_{monitor}" if monitor and f"val_{monitor}" in keys else keys[0]
+    vals = [(h.get(key), h.get("epoch")) for h in hist if isinstance(h.get(key), (int, float))]
+    if not vals:
+        return ""
+    best, epoch = max(vals, key=lambda t: t[0])
+    return f"{key[4:]} {best:.4f} (epoch {epoch})"
+
+
+def epoch_text(run: Any, progress: dict | None) -> str:
+    p = progress or {}
+    if p.get("epochs"):
+        return f"{p.get('epoch', 0)}/{p['epochs']}"
+    if run.status == "completed":
+        return "one pass" if not run.metrics.get("epochs") else f"{run.metrics['epochs']}"
+    return "—"
+
+
+def runs_frame(runs: list, progress: dict[int, dict | None], causal: dict[str, bool]) -> pd.DataFrame:
+    """The runs table: one row per run, newest first."""
+    rows = []
+    metric_keys = [k for k in METRIC_NAMES if any(k in r.metrics for r in runs)]
+    for run in sorted(runs, key=lambda r: r.id, reverse=True):
+        prog = progress.get(run.id)
+        row = {"run": run.name, "model": run.model,
+               "causal?": "causal" if causal.get(run.model) else "traditional",
+               "status": STATUS_ICONS.get(run.status, run.status), "device": run.device or "—",
+               "epoch": epoch_text(run, prog), "best validation": best_validation(prog)}
+        for k in metric_keys:
+            v = run.metrics.get(k)
+            row[f"test {METRIC_NAMES[k]}"] = float(v) if isinstance(v, (int, float)) else None
+        row["created"] = run.created_at.replace("T", " ")[:19]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------ progress
+
+
+def fmt_seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "—"
+    s = int(round(s))
+    if s < 60:
+        return f"{s} s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"
+
+
+def progress_state(run: Any, progress: dict | None, epochs_expected: bool = True) -> tuple[float, str]:
+    """(fraction done, text) for the progress bar of a queued or running run; ``epochs_expected``
+    is False for the models that fit in one pass (no epochs to report)."""
+    p = progress or {}
+    if run.status == "queued" or not p:
+        return 0.0, "Queued: waiting for the training worker to start…"
+    epochs = p.get("epochs")
+    if not epochs:
+        if epochs_expected:
+            return 0.0, "Running: reading the data and building the model (the first epoch starts next)…"
+        return 0.0, "Running: reading the data and fitting (this model fits in one pass, without epochs)…"
+    epoch = int(p.get("epoch") or 1)
+    spe = max(int(p.get("steps_per_epoch") or 1), 1)
+    step = int(p.get("step") or 0)
+    done = ((epoch - 1) + min(step / spe, 1.0)) / epochs
+    loss = p.get("loss")
+    text = (f"Epoch {epoch}/{epochs} · step {step}/{spe}" + (f" · loss {loss:.4f}" if loss is not None else "")
+            + f" · elapsed {fmt_seconds(p.get('elapsed_s'))} · ETA {fmt_seconds(p.get('eta_s'))}"
+            + f" · {p.get('device') or run.device}")
+    return min(max(done, 0.0), 1.0), text
+
+
+def loss_chart(progress: dict | None) -> go.Figure | None:
+    """Training loss: every reported step (fractional epoch) and the per-epoch mean."""
+    p = progress or {}
+    steps = p.get("steps") or []
+    hist = p.get("history") or []
+    if not steps and not hist:
+        return None
+    fig = go.Figure()
+    if steps:
+        fig.add_trace(go.Scatter(x=[s[0] for s in steps], y=[s[1] for s in steps], mode="lines",
+                                 name="loss (steps)", line={"width": 1}))
+    if hist:
+        fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h.get("loss") for h in hist], mode="lines+markers",
+                                 name="loss (epoch mean)"))
+    fig.update_layout(title="Training loss", xaxis_title="epoch", yaxis_title="loss", height=300,
+                      margin={"t": 40, "b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+def validation_chart(progress: dict | None) -> go.Figure | None:
+    """Validation metrics per epoch (the val_* columns of the history); best epoch marked."""
+    p = progress or {}
+    hist = p.get("history") or []
+    keys = sorted({k for h in hist for k in h if k.startswith("val_")})
+    if not keys:
+        return None
+    fig = go.Figure()
+    for k in keys:
+        fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h.get(k) for h in hist], mode="lines+markers",
+                                 name=k[4:]))
+    best = p.get("best_epoch")
+    if best:
+        fig.add_vline(x=best, line_dash="dot", annotation_text=f"best epoch {best}")
+    fig.update_layout(title="Validation (the 10% of time before the test part)", xaxis_title="epoch",
+                      yaxis_title="metric", height=300, margin={"t": 40, "b": 40, "l": 50, "r": 10},
+                      legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ test metrics
+
+
+def split_text(run: Any) -> str:
+    """How the test part was chosen, from the run's data spec and log options."""
+    config = run.config or {}
+    data = config.get("data", {})
+    if data.get("source") in ("dataset", "log"):
+        opts = config.get("log_options") or {}
+        if opts.get("split") == "leave-last":
+            return "each user's last item (leave-last split)"
+        return f"the last {float(opts.get('test_fraction', 0.1)):.0%} of time (temporal split)"
+    if data.get("source") == "coat":
+        return "the randomised (missing-at-random) test ratings"
+    return "the test file"
+
+
+def metric_label(key: str, run: Any) -> str:
+    name = METRIC_NAMES.get(key, key)
+    return f"{name} on {split_text(run)}, mean over test users, 95% bootstrap CI"
+
+
+def test_metrics_frame(run: Any) -> pd.DataFrame:
+    """metric, value, 95% CI low/high and what it measures, for a completed run."""
+    m = run.metrics or {}
+    ci = m.get("ci95") or {}
+    rows = []
+    for key in METRIC_NAMES:
+        if isinstance(m.get(key), (int, float)):
+            lo, hi = (ci.get(key) or [None, None])[:2]
+            rows.append({"metric": METRIC_NAMES[key], "value": float(m[key]), "95% CI low": lo, "95% CI high": hi,
+                         "what it measures": metric_label(key, run) if key in ci else
+                         f"{METRIC_NAMES[key]} on {split_text(run)}"})
+    return pd.DataFrame(rows)
+
+
+def beyond_frame(run: Any) -> pd.DataFrame:
+    beyond = (run.metrics or {}).get("beyond") or {}
+    return pd.DataFrame([{"figure": k, "value": v} for k, v in beyond.items() if isinstance(v, (int, float))])
+
+
+def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10") -> go.Figure | None:
+    """The main test metric of every completed run with its 95% interval, causal vs traditional."""
+    done = [r for r in runs if r.status == "completed" and isinstance(r.metrics.get(key), (int, float))]
+    if not done:
+        return None
+    fig = go.Figure()
+    for flag, colour in ((False, "#1f77b4"), (True, "#d62728")):
+        sel = [r for r in done if bool(causal.get(r.model)) == flag]
+        if not sel:
+            continue
+        vals = [float(r.metrics[key]) for r in sel]
+        ci = [(r.metrics.get("ci95") or {}).get(key) or [v, v] for r, v in zip(sel, vals, strict=True)]
+        fig.add_trace(go.Scatter(
+            x=vals, y=[r.name for r in sel], mode="markers", name="causal" if flag else "traditional",
+            marker={"color": colour, "size": 10},
+            error_x={"type": "data", "symmetric": False, "array": [c[1] - v for c, v in zip(ci, vals, strict=True)],
+                     "arrayminus": [v - c[0] for c, v in zip(ci, vals, strict=True)]}))
+    label = METRIC_NAMES.get(key, key)
+    fig.update_layout(title=f"Test {label} with 95% bootstrap intervals", xaxis_title=label,
+                      height=120 + 40 * len(done), margin={"t": 40, "b": 40, "l": 10, "r": 10})
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ recommendations
+
+
+@st.cache_resource(show_spinner="Loading the trained model…", max_entries=4)
+def load_run_model(run_id: int, run_dir: str) -> tuple[Any, Any]:
+    """(fitted model, the data it was fitted on) of a completed run, cached per run id."""
+    import json
+    from pathlib import Path
+
+    from causalrec_core.errors import DataError
+    from causalrec_core.train import runner
+
+    job_file = Path(run_dir) / "job.json"
+    if not job_file.is_file():
+        raise DataError(f"run {run_id} has no job.json in {run_dir!r}: it cannot be loaded.")
+    job = json.loads(job_file.read_text())
+    data = runner.load_data(job["data"], job.get("log_options"))
+    model = runner.load_trained(run_dir, data)
+    return model, data
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def item_table(root: str, dataset_id: int, revision: int) -> pd.DataFrame | None:
+    """item_id plus the title / category columns of the dataset's items table (None without one)."""
+    from causalrec_core.store import ProjectStore
+
+    store = ProjectStore(root)
+    info = store.get_dataset(dataset_id)
+    for table in ("item_side", "items"):
+        if table in info.tables:
+            items = store.load_table(dataset_id, table)
+            keep = ["item_id"] + [c for c in ("title", "name", "category", "genre") if c in items.columns]
+            if len(keep) == 1:
+                return None
+            out = items[keep].drop_duplicates("item_id")
+            out["item_id"] = out["item_id"].astype(str)
+            return out
+    return None
+
+
+def example_users(data: Any, n: int = 4) -> list[tuple[str, int]]:
+    """(user id, training items) of some users: the most active, typical and least active ones."""
+    import numpy as np
+
+    counts = np.bincount(data.train.user, minlength=data.n_users)
+    has = np.flatnonzero(counts > 0)
+    if len(has) == 0:
+        return []
+    order = has[np.lexsort((has, -counts[has]))]
+    mid = len(order) // 2
+    picks = list(dict.fromkeys([*order[:n], *order[max(mid - n // 2, 0):mid + n - n // 2], *order[-n:]]))
+    return [(str(data.user_ids[u]), int(counts[u])) for u in picks]
