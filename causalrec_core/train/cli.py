@@ -56,10 +56,17 @@ def add_train_parser(sub) -> None:
     p.add_argument("--items", help="item side table for an event log (titles feed the text models)")
     p.add_argument("--train", help="user,item,rating CSV of the (biased) training ratings")
     p.add_argument("--test", help="user,item,rating CSV of the (randomised) test ratings")
+    p.add_argument("--threshold", type=float, default=3.0,
+                   help="rating data: a rating above it is a positive (default 3, i.e. 4-5 stars; 2.5 gives "
+                        "'3 stars or more', the labelling of the public code behind the published Coat figures)")
     p.add_argument("--epochs", type=int, help="training epochs (default: the model's own)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="default auto: CUDA if present")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="a model hyper-parameter (repeatable)")
+    p.add_argument("--tune", action="store_true",
+                   help="choose hyper-parameters on a validation slice of the training data first (small grid; "
+                        "the test split is never used); parameters given with --param are not searched")
+    p.add_argument("--tune-seed", type=int, default=0, help="seed of the tuning slice and fits (default 0)")
     p.add_argument("--out", help="run folder for the checkpoint, weights and result.json")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -102,13 +109,15 @@ def cmd_train(args) -> int:
     from causalrec_core.train.runner import parse_data_arg, train_and_evaluate
 
     spec = parse_data_arg(args.data, args.train, args.test, args.items)
+    if spec["source"] in ("coat", "csv"):
+        spec["threshold"] = args.threshold
     params = parse_params(args.param)
     if args.epochs is not None:
         params["epochs"] = args.epochs
     rank, world = _init_distributed(args.device)
     try:
         result = train_and_evaluate(args.model, spec, params=params, seed=args.seed, device=args.device,
-                                    run_dir=args.out, resume=args.resume)
+                                    run_dir=args.out, resume=args.resume, tune=args.tune, tune_seed=args.tune_seed)
     finally:
         if world > 1:
             import torch.distributed as dist

@@ -34,8 +34,9 @@ __all__ = ["DATA_SOURCES", "RATING_NO_POSITIVE", "evaluate", "load_data", "load_
            "train_and_evaluate"]
 
 DATA_SOURCES: tuple[str, ...] = ("coat", "csv", "log", "dataset")
-#: users whose randomised test items hold no positive: how the rating protocol counts them
-RATING_NO_POSITIVE = "skip"
+#: users whose randomised test items hold no positive count as NDCG = Recall = 1, the convention of
+#: the public evaluation code behind the published Coat figures; ``*_pos_users`` leave them out
+RATING_NO_POSITIVE = "one"
 WEIGHTS_NAME = "model.pt"
 RESULT_NAME = "result.json"
 
@@ -82,6 +83,13 @@ def _log_from_file(path: str, items: str | None, options: dict) -> RecData:
     return log_data_from_frames(events, items_df, **options)
 
 
+def _threshold(spec: dict) -> float:
+    value = spec.get("threshold", 3.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise ParameterError(f"threshold={value!r} is invalid: it must be a number (a rating above it is a positive).")
+    return float(value)
+
+
 def load_data(spec: dict, options: dict | None = None) -> RecData:
     """Read the data a spec names (module docstring); ``options`` go to the log splitter."""
     if not isinstance(spec, dict) or "source" not in spec:
@@ -91,11 +99,11 @@ def load_data(spec: dict, options: dict | None = None) -> RecData:
     if source == "coat":
         from causalrec_core.models.coat import load_coat
 
-        return load_coat(spec["path"])
+        return load_coat(spec["path"], threshold=_threshold(spec))
     if source == "csv":
         from causalrec_core.models.coat import load_rating_csv
 
-        return load_rating_csv(spec["train"], spec["test"])
+        return load_rating_csv(spec["train"], spec["test"], threshold=_threshold(spec))
     if source == "log":
         return _log_from_file(spec["path"], spec.get("items"), options)
     if source == "dataset":
@@ -129,8 +137,13 @@ def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> di
         m = rating_metrics(t.user, labels, model.score(t.user, t.item), k=5, predictions=model.predict(t.user, t.item),
                            no_positive=RATING_NO_POSITIVE, per_user=ci)
         out = {k: m[k] for k in ("auc", "ndcg@5", "recall@5", "mse")}
+        pos = rating_metrics(t.user, labels, model.score(t.user, t.item), k=5, no_positive="skip")
+        out["ndcg@5_pos_users"] = pos["ndcg@5"]
+        out["recall@5_pos_users"] = pos["recall@5"]
         out["n_test_pairs"] = m["n_pairs"]
         out["n_test_users"] = m["n_users"]
+        out["n_test_users_with_positive"] = pos["n_users"]
+        out["positive"] = f"rating > {data.threshold:g}"
         if ci:
             for key in ("ndcg@5", "recall@5"):
                 _, lo, hi = mean_ci(m["per_user"][key], seed=seed)
@@ -166,6 +179,8 @@ def train_and_evaluate(
     should_stop: Callable[[], bool] | None = None,
     data: RecData | None = None,
     log_options: dict | None = None,
+    tune: bool = False,
+    tune_seed: int = 0,
 ) -> dict:
     """Fit ``model_name`` on the data, evaluate on its test split, save artefacts in ``run_dir``.
 
@@ -179,9 +194,20 @@ def train_and_evaluate(
     if "random_state" in params:
         raise ParameterError("set the seed with seed=..., not params['random_state'].")
     model = make_model(model_name, **params)
-    model.set_params(random_state=int(seed))
     if data is None:
         data = load_data(data_spec, log_options)
+    tuning = None
+    if tune:
+        from causalrec_core.train.tune import DEFAULT_GRIDS
+        from causalrec_core.train.tune import tune as run_tune
+
+        chosen, rows = run_tune(model_name, _with_validation(data, tune_seed), params=params, tune_seed=tune_seed,
+                                device=device)
+        tuning = {"grid": {k: v for k, v in DEFAULT_GRIDS.get(model_name, {}).items() if k not in params},
+                  "chosen": chosen, "tune_seed": tune_seed, "scored_on": "validation slice of the training data",
+                  "rows": rows}
+        model = make_model(model_name, **params, **chosen)
+    model.set_params(random_state=int(seed))
     data = _with_validation(data, seed)
     run_path = Path(run_dir) if run_dir is not None else None
     if run_path is not None:
@@ -215,6 +241,8 @@ def train_and_evaluate(
                  "n_test": len(data.test), "name": data.name},
         "history": history,
     }
+    if tuning is not None:
+        result["tuning"] = tuning
     if run_path is not None and _rank() == 0:
         from causalrec_core.store.atomic import atomic_path, atomic_write_json
 
@@ -266,7 +294,12 @@ def load_trained(run_dir: str | Path, data: RecData | None = None) -> Any:
     if not job_file.is_file():
         raise DataError(f"run folder {str(run_path)!r} has no job.json: it is not a training run.")
     job = json.loads(job_file.read_text())
-    model = make_model(job["model"], **job.get("params", {}))
+    params = dict(job.get("params", {}))
+    result_file = run_path / RESULT_NAME
+    if result_file.is_file():  # the parameters actually trained with (after tuning, if any)
+        params = {k: v for k, v in json.loads(result_file.read_text()).get("params", {}).items()
+                  if k != "random_state"}
+    model = make_model(job["model"], **params)
     model.set_params(random_state=int(job.get("seed", 0)))
     if data is None:
         data = load_data(job["data"], job.get("log_options"))

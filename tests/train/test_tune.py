@@ -1,0 +1,52 @@
+"""Hyper-parameters are chosen on a validation slice of the training data, never on the test."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from causalrec_core.errors import ParameterError
+from causalrec_core.models.coat import load_rating_csv, validation_slice
+from causalrec_core.models.data import Interactions
+from causalrec_core.train.runner import train_and_evaluate
+from causalrec_core.train.tune import grid_configs, tune
+
+
+def test_grid_configs_is_the_product():
+    assert grid_configs({"a": [1, 2], "b": ["x"]}) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
+
+
+def test_tune_ignores_the_test_split(rating_csvs):
+    data = load_rating_csv(*rating_csvs)
+    grid = {"dim": [2, 8], "lr": [0.01, 0.05]}
+    sliced = validation_slice(data, 0.1, seed=0)
+    chosen, rows = tune("mf", sliced, params={"epochs": 4}, grid=grid, device="cpu")
+    assert chosen in grid_configs(grid) and len(rows) == 4
+    assert all(np.isfinite(r["score"]) for r in rows)
+    t = data.test
+    scrambled = Interactions(t.user, t.item, 6 - t.value, t.n_users, t.n_items)  # the opposite test labels
+    chosen2, rows2 = tune("mf", replace(sliced, test=scrambled), params={"epochs": 4}, grid=grid, device="cpu")
+    assert chosen2 == chosen and [r["score"] for r in rows2] == [r["score"] for r in rows]
+
+
+def test_fixed_params_are_not_searched(rating_csvs):
+    data = validation_slice(load_rating_csv(*rating_csvs), 0.1, seed=0)
+    chosen, rows = tune("mf", data, params={"epochs": 2, "dim": 3}, grid={"dim": [2, 8], "lr": [0.01]}, device="cpu")
+    assert chosen == {"lr": 0.01} and len(rows) == 1
+
+
+def test_tune_needs_a_validation_split(rating_csvs):
+    with pytest.raises(ParameterError, match="validation split"):
+        tune("mf", load_rating_csv(*rating_csvs), grid={"dim": [2]})
+
+
+def test_train_with_tune_reports_the_choice(rating_csvs):
+    train, test = rating_csvs
+    res = train_and_evaluate("mf", {"source": "csv", "train": str(train), "test": str(test)},
+                             params={"epochs": 2}, seed=1, device="cpu", tune=True)
+    assert res["tuning"]["chosen"] in grid_configs(res["tuning"]["grid"])
+    assert res["tuning"]["scored_on"] == "validation slice of the training data"
+    for k, v in res["tuning"]["chosen"].items():
+        assert res["params"][k] == v
