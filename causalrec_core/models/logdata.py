@@ -28,6 +28,25 @@ What is built:
   has no exposure information at all.
 * **Item side information** — ``item_text`` from title / name / description and category,
   ``item_features`` a one-hot encoding of the category.
+* **Covariate tables** (for propensity models, see :mod:`causalrec_core.models.exposure`) —
+  ``meta['user_covariates']`` / ``meta['item_covariates']``: pandas DataFrames indexed by the dense
+  user / item index (``0 .. n-1``) with
+
+  - ``user_activity``: the user's events (of every kind) in the training window, and
+    ``item_popularity``: the item's events in the training window. The training window is the one
+    of the exposures (before each user's valid cut), whatever ``exposure_window`` is, so no valid
+    or test event ever reaches them. Like the store's ``n_events`` they count exposure events too
+    (a pair's own exposure adds 1 to the counts: the mild post-treatment contamination that is
+    standard for logged data; without exposure events the counts track the logging policy's
+    exposure of the user / item far less well);
+  - every numeric (float) or categorical (pandas ``category``; text with 2 to
+    :data:`MAX_CATEGORY_LEVELS` distinct values) column of the ``users`` / ``items`` side tables
+    under its own name (ids, dates, free text such as ``title`` and the store's whole-log aggregates
+    :data:`STORE_AGGREGATES` such as ``n_events`` are skipped); a name that both
+    tables use, or that is a derived name, gets a ``user_`` / ``item_`` prefix. Users / items
+    missing from a side table get NaN.
+
+  ``meta['covariates']`` summarises them (JSON-friendly: names, kinds, what was skipped and why).
 
 Interaction timestamps are epoch seconds (``meta['timestamp_unit'] == 's'``).
 """
@@ -42,10 +61,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causalrec_core.data.schema import CANONICAL_EVENTS
 from causalrec_core.errors import DataError, ParameterError, invalid_choice, out_of_range
 from causalrec_core.models.data import Exposures, Interactions, RecData
 
-__all__ = ["LOG_SPLITS", "hold_out_items", "log_data_from_dataset", "log_data_from_frames"]
+__all__ = ["LOG_SPLITS", "MAX_CATEGORY_LEVELS", "hold_out_items", "log_data_from_dataset", "log_data_from_frames"]
 
 LOG_SPLITS: tuple[str, ...] = ("time", "leave-last")
 EXPOSURE_WINDOWS: tuple[str, ...] = ("train", "all")
@@ -55,6 +75,18 @@ CATEGORY_COLUMNS: tuple[str, ...] = ("category", "genre")
 REQUIRED_COLUMNS: tuple[str, ...] = ("user_id", "item_id", "timestamp", "event")
 
 _TRUE = {"1", "true", "t", "yes", "y"}
+#: A text column of a side table with at most this many distinct values is a categorical covariate.
+MAX_CATEGORY_LEVELS = 50
+#: Columns of the store's aggregated ``users`` / ``items`` tables (counted over the whole log, valid and
+#: test windows included): never covariates, even when such a table is passed as a side table.
+STORE_AGGREGATES: frozenset[str] = frozenset(
+    {"n_events", "n_users", "n_items", "conversion_rate", "popularity_rank", "first_ts", "last_ts", "active_days",
+     "recency_days"} | {f"n_{e}" for e in CANONICAL_EVENTS})
+#: Covariates derived from the training-window events (never taken from a side table under these names).
+DERIVED_COVARIATES: dict[str, str] = {
+    "user_activity": "the user's events (of every kind) in the training window",
+    "item_popularity": "the item's events (of every kind) in the training window",
+}
 
 
 # ------------------------------------------------------------------------------------------
@@ -193,6 +225,108 @@ def _items_side(items: pd.DataFrame | None, item_ids: np.ndarray, meta: dict) ->
     return item_text, item_features
 
 
+def _side_columns(table: pd.DataFrame | None, id_col: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The usable covariate columns of a side table: ({column: 'numeric'|'categorical'}, {column: why skipped})."""
+    kinds: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    if table is None:
+        return kinds, skipped
+    for col in table.columns:
+        if col == id_col:
+            continue
+        s = table[col]
+        name = str(col)
+        if name.lower() in STORE_AGGREGATES:
+            skipped[name] = "a whole-log aggregate of the project store (would leak the valid and test windows)"
+        elif pd.api.types.is_bool_dtype(s) or (pd.api.types.is_numeric_dtype(s)
+                                             and not pd.api.types.is_complex_dtype(s)):
+            if pd.to_numeric(s, errors="coerce").notna().any():
+                kinds[name] = "numeric"
+            else:
+                skipped[name] = "only missing values"
+        elif pd.api.types.is_datetime64_any_dtype(s) or isinstance(s.dtype, pd.DatetimeTZDtype):
+            skipped[name] = "a date/time column"
+        elif name.lower() in TEXT_COLUMNS:
+            skipped[name] = "free text"
+        else:
+            levels = s.dropna().astype(str).str.strip()
+            k = int(levels[levels != ""].nunique())
+            if 2 <= k <= MAX_CATEGORY_LEVELS:
+                kinds[name] = "categorical"
+            else:
+                skipped[name] = (f"text with {k} distinct values (a categorical covariate needs 2 to "
+                                 f"{MAX_CATEGORY_LEVELS})")
+    return kinds, skipped
+
+
+def _side_table(table: pd.DataFrame | None, id_col: str, ids: np.ndarray, kinds: dict[str, str],
+                names: dict[str, str]) -> pd.DataFrame:
+    """The side columns ``kinds`` aligned to the dense index of ``ids`` (rows of unknown ids dropped)."""
+    n = len(ids)
+    out = pd.DataFrame(index=pd.RangeIndex(n))
+    if table is None or not kinds:
+        return out
+    t = table.drop_duplicates(id_col, keep="first")
+    values = t[id_col].astype(str) if ids.dtype.kind == "U" else t[id_col]
+    codes = pd.Index(ids).get_indexer(values)
+    keep = codes >= 0
+    t = t.loc[keep]
+    codes = codes[keep]
+    for col, kind in kinds.items():
+        src = t[col] if col in t.columns else t[[c for c in t.columns if str(c) == col][0]]
+        if kind == "numeric":
+            vals = np.full(n, np.nan)
+            vals[codes] = pd.to_numeric(src.astype("float64") if pd.api.types.is_bool_dtype(src) else src,
+                                        errors="coerce").to_numpy(dtype=np.float64)
+            out[names[col]] = vals
+        else:
+            present = src.notna().to_numpy()
+            text = [str(v).strip() if ok else "" for v, ok in zip(src.tolist(), present, strict=True)]
+            vals = np.full(n, None, dtype=object)
+            vals[codes] = [v if v else None for v in text]
+            levels = sorted({v for v in vals if isinstance(v, str)})
+            out[names[col]] = pd.Categorical(vals, categories=levels)
+    return out
+
+
+def _covariates(u: np.ndarray, i: np.ndarray, in_train: np.ndarray, user_ids: np.ndarray,
+                item_ids: np.ndarray, users: pd.DataFrame | None, items: pd.DataFrame | None,
+                meta: dict) -> None:
+    """Fill ``meta['user_covariates']``, ``meta['item_covariates']`` and ``meta['covariates']``."""
+    activity = np.bincount(u[in_train], minlength=len(user_ids)).astype(np.float64)
+    popularity = np.bincount(i[in_train], minlength=len(item_ids)).astype(np.float64)
+    u_kinds, u_skipped = _side_columns(users, "user_id")
+    i_kinds, i_skipped = _side_columns(items, "item_id")
+    clash = (set(u_kinds) & set(i_kinds)) | set(DERIVED_COVARIATES)
+    u_names = {c: (f"user_{c}" if c in clash else c) for c in u_kinds}
+    i_names = {c: (f"item_{c}" if c in clash else c) for c in i_kinds}
+    # a prefixed name may still collide with a derived or an unprefixed name: keep prefixing
+    taken = set(DERIVED_COVARIATES)
+    for names in (u_names, i_names):
+        for c, nm in names.items():
+            while nm in taken:
+                nm = f"side_{nm}"
+            names[c] = nm
+            taken.add(nm)
+    ucov = _side_table(users, "user_id", user_ids, u_kinds, u_names)
+    icov = _side_table(items, "item_id", item_ids, i_kinds, i_names)
+    ucov.insert(0, "user_activity", activity)
+    icov.insert(0, "item_popularity", popularity)
+    ucov.index.name, icov.index.name = "user_idx", "item_idx"
+    meta["user_covariates"] = ucov
+    meta["item_covariates"] = icov
+    meta["covariates"] = {
+        "user": {"user_activity": "numeric", **{u_names[c]: k for c, k in u_kinds.items()}},
+        "item": {"item_popularity": "numeric", **{i_names[c]: k for c, k in i_kinds.items()}},
+        "derived": dict(DERIVED_COVARIATES),
+        "renamed": {**{f"users.{c}": nm for c, nm in u_names.items() if nm != c},
+                    **{f"items.{c}": nm for c, nm in i_names.items() if nm != c}},
+        "skipped": {**{f"users.{c}": why for c, why in u_skipped.items()},
+                    **{f"items.{c}": why for c, why in i_skipped.items()}},
+        "window": "train",
+    }
+
+
 # ------------------------------------------------------------------------------------------
 # main entry points
 # ------------------------------------------------------------------------------------------
@@ -202,6 +336,7 @@ def log_data_from_frames(
     events: pd.DataFrame,
     items: pd.DataFrame | None = None,
     *,
+    users: pd.DataFrame | None = None,
     positive_events: Iterable[str] = DEFAULT_POSITIVE_EVENTS,
     outcome_event: str = "purchase",
     split: str = "time",
@@ -216,7 +351,10 @@ def log_data_from_frames(
     Parameters
     ----------
     events : the canonical events table (``user_id``, ``item_id``, ``timestamp``, ``event`` ...).
-    items : optional items table (``item_id`` plus side columns) for cold items, text and features.
+    items : optional items table (``item_id`` plus side columns) for cold items, text, features and
+        item covariates.
+    users : optional users table (``user_id`` plus side columns such as ``activity``, ``segment``) for the
+        user covariates; users absent from the log are ignored (the user index is the log's).
     positive_events : the events that count as a positive interaction.
     outcome_event : the event that is the outcome of an exposure.
     split : ``'time'`` (one global time cut) or ``'leave-last'`` (per user).
@@ -264,6 +402,12 @@ def log_data_from_frames(
         if "item_id" not in items.columns:
             raise DataError(f"the items table has no 'item_id' column (columns: {[str(c) for c in items.columns]}).")
         items = items.assign(item_id=_clean_ids(items["item_id"], "items.item_id"))
+    if users is not None:
+        if not isinstance(users, pd.DataFrame):
+            raise ParameterError(f"users must be a pandas DataFrame or None; got {type(users).__name__}.")
+        if "user_id" not in users.columns:
+            raise DataError(f"the users table has no 'user_id' column (columns: {[str(c) for c in users.columns]}).")
+        users = users.assign(user_id=_clean_ids(users["user_id"], "users.user_id"))
 
     users_col = _clean_ids(events["user_id"], "user_id")
     items_col = _clean_ids(events["item_id"], "item_id")
@@ -395,6 +539,7 @@ def log_data_from_frames(
         meta["warnings"].append(f"outcome_event={outcome_event!r} never occurs in the log: "
                                 "every exposure outcome is 0.")
 
+    _covariates(u, i, ts < cut_valid_u[u], user_ids, item_ids, users, items, meta)
     item_text, item_features = _items_side(items, item_ids, meta)
     return RecData(kind="log", train=train, user_ids=user_ids, item_ids=item_ids, valid=valid, test=test,
                    item_text=item_text, item_features=item_features, exposures=exposures, name=name, meta=meta)
@@ -435,8 +580,13 @@ def _exposures(events: pd.DataFrame, ev_name: np.ndarray, u: np.ndarray, ts: np.
 
 
 def log_data_from_dataset(store: Any, dataset_id: int, **kw: Any) -> RecData:
-    """:func:`log_data_from_frames` on a dataset of the project store (its ``events`` table and
-    ``item_side`` table, else its ``items`` table, when present)."""
+    """:func:`log_data_from_frames` on a dataset of the project store (its ``events`` table,
+    ``item_side`` table, else its ``items`` table, and ``user_side`` table, when present).
+
+    The store's ``items`` table (used when there is no ``item_side``) and ``users`` table aggregate
+    the whole log, valid and test windows included, so they never become covariates: only the
+    side tables the user imported do (plus the training-window ``user_activity`` /
+    ``item_popularity``)."""
     import pyarrow.parquet as pq
 
     info = store.get_dataset(dataset_id)
@@ -444,13 +594,23 @@ def log_data_from_dataset(store: Any, dataset_id: int, **kw: Any) -> RecData:
     wanted = [c for c in ("user_id", "item_id", "timestamp", "event", "exposed", "propensity") if c in available]
     events = store.load_table(dataset_id, "events", columns=wanted)
     items = None
+    item_table = None
     for table in ("item_side", "items"):
         if table in info.tables:
             items = store.load_table(dataset_id, table)
+            item_table = table
             break
+    if "user_side" in info.tables and "users" not in kw:
+        kw["users"] = store.load_table(dataset_id, "user_side")
     kw.setdefault("name", info.name)
     data = log_data_from_frames(events, items, **kw)
     data.meta["dataset_id"] = int(dataset_id)
+    if item_table == "items":  # whole-log aggregates: keep only the training-window popularity
+        data.meta["item_covariates"] = data.meta["item_covariates"][["item_popularity"]]
+        cov = data.meta["covariates"]
+        cov["skipped"].update({f"items.{c}": "a whole-log aggregate of the store's items table (would leak the "
+                               "valid and test windows)" for c in cov["item"] if c != "item_popularity"})
+        cov["item"] = {"item_popularity": "numeric"}
     return data
 
 
@@ -483,6 +643,11 @@ def hold_out_items(data: RecData, fraction: float, seed: int = 0) -> RecData:
                               outcome=exposures.outcome[k],
                               propensity=None if exposures.propensity is None else exposures.propensity[k])
     meta = dict(data.meta)
+    icov = meta.get("item_covariates")
+    if isinstance(icov, pd.DataFrame) and "item_popularity" in icov.columns:
+        icov = icov.copy()
+        icov.loc[held, "item_popularity"] = 0.0  # their training events are gone
+        meta["item_covariates"] = icov
     meta.update({
         "held_out_items": [int(x) for x in held], "n_held_out_items": int(n_out), "hold_out_fraction": fraction,
         "hold_out_seed": int(seed), "n_removed_train": int((~train_keep).sum()),

@@ -20,6 +20,13 @@ of the target item's exposure — the logged propensity of the (user, item) pair
 ``p_i = (n_i / max n)^eta`` (eta 0.5; Yang et al. 2018, "Unbiased offline recommender evaluation
 for missing-not-at-random implicit feedback") — clipped at ``clip_min`` and self-normalised
 within each batch (sum(w * loss) / sum(w)). ``clip_report_`` says how many were clipped.
+
+``propensity`` picks the source: ``'auto'`` (the default; logged where the log has it, else
+popularity, as above), ``'logged'`` (the same, but an error when the log has no propensity),
+``'popularity'`` (the popularity model for every target, ignoring logged ones) or ``'graph'``
+(an :class:`~causalrec_core.models.exposure.ExposurePropensity` on ``propensity_features``, the
+causal graph's adjustment set from :func:`~causalrec_core.models.exposure.features_from_graph`).
+``propensity_source_`` (and ``clip_report_['source']``) says which was used.
 """
 
 from __future__ import annotations
@@ -28,9 +35,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from causalrec_core.errors import out_of_range
+from causalrec_core.errors import DataError, invalid_choice, out_of_range
 from causalrec_core.models.base import EpochContext, TorchRecommender
 from causalrec_core.models.data import RecData
+from causalrec_core.models.exposure import PROPENSITY_SOURCES, fit_graph_propensity
 
 __all__ = ["SASRec", "SASRecIPS", "item_popularity_propensity"]
 
@@ -273,12 +281,15 @@ class SASRecIPS(SASRec):
     def __init__(self, *, max_len: int = 50, hidden: int = 64, n_layers: int = 2, n_heads: int = 2,
                  dropout: float = 0.2, lr: float = 0.001, weight_decay: float = 0.0, epochs: int = 30,
                  batch_size: int = 256, patience: int = 5, clip_min: float = 0.05, eta: float = 0.5,
+                 propensity: str = "auto", propensity_features: list[str] | None = None,
                  random_state: int = 0, device: str = "auto") -> None:
         super().__init__(max_len=max_len, hidden=hidden, n_layers=n_layers, n_heads=n_heads, dropout=dropout,
                          lr=lr, weight_decay=weight_decay, epochs=epochs, batch_size=batch_size, patience=patience,
                          random_state=random_state, device=device)
         self.clip_min = clip_min
         self.eta = eta
+        self.propensity = propensity
+        self.propensity_features = propensity_features
 
     def _target_weights(self, data: RecData, targets: np.ndarray, rows: np.ndarray,
                         users: np.ndarray) -> np.ndarray:
@@ -287,14 +298,33 @@ class SASRecIPS(SASRec):
             raise out_of_range("clip_min", self.clip_min, "a number in (0, 1]")
         if not (float(self.eta) >= 0.0):
             raise out_of_range("eta", self.eta, "a number >= 0")
+        mode = self.propensity
+        if mode not in PROPENSITY_SOURCES:
+            raise invalid_choice("propensity", mode, PROPENSITY_SOURCES)
+        exp = data.exposures
+        has_logged = exp is not None and exp.propensity is not None and len(exp) > 0 \
+            and bool(np.any(np.isfinite(exp.propensity) & (np.asarray(exp.propensity) > 0)))
+        if mode == "logged" and not has_logged:
+            raise DataError("propensity='logged' needs logged exposure propensities (a 'propensity' column in the "
+                            "event log); this dataset has none. Use 'graph' (with the graph's adjustment set as "
+                            "propensity_features), 'popularity' or 'auto'.")
         valid = targets > 0
         item = np.where(valid, targets - 1, 0)
         user = np.broadcast_to(users[:, None], targets.shape)
-        counts = np.bincount(data.train.item, minlength=data.n_items)
-        prop = item_popularity_propensity(counts, float(self.eta))[item]
         logged = np.zeros(targets.shape, dtype=bool)
-        exp = data.exposures
-        if exp is not None and exp.propensity is not None and len(exp):
+        self.propensity_model_ = None
+        if mode == "graph":
+            model = fit_graph_propensity(data, self.propensity_features, (min(clip, 1 - 1e-6), 1.0),
+                                         self.random_state)
+            prop = np.ones(targets.shape, dtype=np.float64)
+            prop[valid] = model.predict(user[valid], item[valid], clipped=False)
+            self.propensity_model_ = model.summary()
+            source = "graph"
+        else:
+            counts = np.bincount(data.train.item, minlength=data.n_items)
+            prop = item_popularity_propensity(counts, float(self.eta))[item]
+            source = "popularity"
+        if mode in ("auto", "logged") and has_logged:
             p = np.asarray(exp.propensity, dtype=np.float64)
             ok = np.isfinite(p) & (p > 0)
             key = np.asarray(exp.user, np.int64)[ok] * data.n_items + np.asarray(exp.item, np.int64)[ok]
@@ -308,16 +338,24 @@ class SASRecIPS(SASRec):
             vals[hit] = p[pos[hit]]
             prop[valid] = vals
             logged[valid] = hit
+            n_hit = int(hit.sum())
+            source = "logged" if n_hit == len(hit) else ("logged+popularity" if n_hit else "popularity")
         pv = prop[valid]
         clipped = pv < clip
         pv = np.clip(pv, clip, 1.0)
         prop[valid] = pv
         w = np.where(valid, 1.0 / prop, 0.0)
+        self.propensity_source_ = source
+        n_logged = int(logged.sum())
         self.clip_report_ = {
             "min": clip, "max": 1.0, "n_clipped": int(clipped.sum()), "n": int(valid.sum()),
             "share_clipped": float(clipped.mean()) if clipped.size else 0.0,
-            "n_logged_propensity": int(logged.sum()), "n_popularity_propensity": int(valid.sum() - logged.sum()),
+            "n_logged_propensity": n_logged,
+            "n_popularity_propensity": 0 if source == "graph" else int(valid.sum() - n_logged),
+            "n_graph_propensity": int(valid.sum()) if source == "graph" else 0,
+            "source": source, "mode": mode,
             "weight_max": float(w[valid].max()) if valid.any() else 1.0,
             "weight_mean": float(w[valid].mean()) if valid.any() else 1.0,
         }
         return w.astype(np.float32)
+

@@ -10,6 +10,14 @@ candidate population rather than to the pairs the logging recommender happened t
 log user activity and log item popularity (training-interaction counts); it is clipped to
 ``[clip, 1 - clip]`` and the clipping is reported in ``clip_report_``.
 
+``propensity`` picks the source of ``e``: ``'auto'`` (the default, as above), ``'logged'`` (the
+same, but an error when the log has no propensity), ``'popularity'`` (the logistic regression on
+log activity and popularity for every pair, ignoring logged ones) or ``'graph'`` (an
+:class:`~causalrec_core.models.exposure.ExposurePropensity` on ``propensity_features``, the causal
+graph's adjustment set from :func:`~causalrec_core.models.exposure.features_from_graph`).
+``propensity_source_`` (and ``clip_report_['source']``) says which was used: ``'logged'``,
+``'fitted'``, ``'logged+fitted'`` or ``'graph'``.
+
 ``score`` (and :meth:`UpliftRecommender.predict_uplift`) is the estimated uplift
 head 1 - head 0; ``predict`` is P(purchase | exposed). Optional ``data.user_features`` /
 ``data.item_features`` (numeric, one row per user / item) enter the trunk, standardised.
@@ -21,9 +29,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from causalrec_core.errors import DataError, out_of_range
+from causalrec_core.errors import DataError, invalid_choice, out_of_range
 from causalrec_core.models.base import EpochContext, TorchRecommender
 from causalrec_core.models.data import RecData
+from causalrec_core.models.exposure import PROPENSITY_SOURCES, fit_graph_propensity
 
 __all__ = ["UpliftRecommender"]
 
@@ -58,7 +67,8 @@ class UpliftRecommender(TorchRecommender):
 
     def __init__(self, *, dim: int = 8, hidden: int = 64, epochs: int = 30, batch_size: int = 1024,
                  lr: float = 0.001, weight_decay: float = 1e-3, clip: float = 0.02, valid_share: float = 0.1,
-                 patience: int = 5, random_state: int = 0, device: str = "auto") -> None:
+                 patience: int = 5, propensity: str = "auto", propensity_features: list[str] | None = None,
+                 random_state: int = 0, device: str = "auto") -> None:
         self.dim = dim
         self.hidden = hidden
         self.epochs = epochs
@@ -68,18 +78,35 @@ class UpliftRecommender(TorchRecommender):
         self.clip = clip
         self.valid_share = valid_share
         self.patience = patience
+        self.propensity = propensity
+        self.propensity_features = propensity_features
         self.random_state = random_state
         self.device = device
 
     # -- propensity -----------------------------------------------------------------------
     def _propensity(self, data: RecData) -> np.ndarray:
+        mode = self.propensity
+        if mode not in PROPENSITY_SOURCES:
+            raise invalid_choice("propensity", mode, PROPENSITY_SOURCES)
         exp = data.exposures
         t = np.asarray(exp.exposed, dtype=np.float64)
         p = np.full(len(exp), np.nan) if exp.propensity is None else np.asarray(exp.propensity, dtype=np.float64)
         p = np.where(np.isfinite(p) & (p > 0) & (p < 1 + 1e-9), p, np.nan)
+        if mode == "logged" and not np.isfinite(p).any():
+            raise DataError("propensity='logged' needs logged exposure propensities (a 'propensity' column in the "
+                            "event log); this dataset has none. Use 'graph' (with the graph's adjustment set as "
+                            "propensity_features), 'popularity' or 'auto'.")
+        if mode in ("graph", "popularity"):
+            p = np.full(len(exp), np.nan)
         missing = ~np.isfinite(p)
         source = "logged"
-        if missing.any():
+        if mode == "graph":
+            c = float(self.clip)
+            model = fit_graph_propensity(data, self.propensity_features, (c, 1 - c), self.random_state)
+            p = model.predict(exp.user, exp.item, clipped=False)
+            self.propensity_model_ = model.summary()
+            source = "graph"
+        elif missing.any():
             from sklearn.linear_model import LogisticRegression
 
             act = np.log1p(np.bincount(data.train.user, minlength=data.n_users))
@@ -99,7 +126,9 @@ class UpliftRecommender(TorchRecommender):
         low, high = p < c, p > 1 - c
         self.clip_report_ = {"min": c, "max": 1 - c, "n_clipped": int(low.sum() + high.sum()),
                              "n_clipped_low": int(low.sum()), "n_clipped_high": int(high.sum()), "n": int(len(p)),
-                             "share_clipped": float((low | high).mean()) if len(p) else 0.0, "source": source}
+                             "share_clipped": float((low | high).mean()) if len(p) else 0.0, "source": source,
+                             "mode": mode}
+        self.propensity_source_ = source
         return np.clip(p, c, 1 - c)
 
     # -- model ----------------------------------------------------------------------------

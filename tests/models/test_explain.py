@@ -112,6 +112,14 @@ def test_uplift_reports_both_probabilities():
     recs = pd.DataFrame({"item_id": ["i2"], "item_idx": [2], "score": [0.15], "rank": [1], "cold_user": False})
     (text,) = explain_recommendations(Up(), data, "u0", recs)
     assert text.startswith("Estimated uplift +0.150: P(purchase) 0.250 if shown vs 0.100 if not shown")
+    # a known user without training positives is still scored personally by the uplift model (it
+    # learns from the logged exposures): no fallback sentence
+    (text,) = explain_recommendations(Up(), data, "u5", recs)
+    assert text.startswith("Estimated uplift +0.150: P(purchase) 0.250 if shown")
+    # an unknown user is ranked by the averaged uplift
+    cold = recs.assign(cold_user=True)
+    (text,) = explain_recommendations(Up(), data, "someone-new", cold)
+    assert text.startswith("Largest estimated uplift averaged over the training users (+0.150)")
 
 
 def test_bad_inputs():

@@ -279,3 +279,90 @@ def test_log_data_from_dataset(tmp_path):
         assert a.timestamp.tolist() == b.timestamp.tolist()
     assert d.item_text == ref.item_text
     assert d.exposures.exposed.tolist() == ref.exposures.exposed.tolist()
+
+
+# ------------------------------------------------------------------------------------------ covariate tables
+
+USERS = pd.DataFrame({"user_id": ["u1", "u2", "u9"], "activity": [1.5, 0.5, 9.0], "segment": ["a", "b", "a"],
+                      "item_popularity": [1, 2, 3], "note": ["x", "y", "z"]})
+
+
+def test_covariate_tables_exact():
+    d = log_data_from_frames(_events(), ITEMS, users=USERS, valid_fraction=0.2, test_fraction=0.2)
+    uc, ic = d.meta["user_covariates"], d.meta["item_covariates"]
+    assert len(uc) == d.n_users and len(ic) == d.n_items and d.user_ids.tolist() == ["u1", "u2", "u3"]
+    # training window: events before the valid cut (t=4): u1 a@1 b@2 a@3 -> 3 events, u2/u3 none
+    assert uc["user_activity"].tolist() == [3.0, 0.0, 0.0]
+    assert dict(zip(d.item_ids.tolist(), ic["item_popularity"].tolist(), strict=True)) == {
+        "a": 2.0, "b": 1.0, "c": 0.0, "d": 0.0, "e": 0.0, "f": 0.0}
+    # side columns: numbers as floats, few-level text as categories; u9 (not in the log) ignored
+    assert uc["activity"].tolist()[:2] == [1.5, 0.5] and np.isnan(uc["activity"].iloc[2])
+    assert isinstance(uc["segment"].dtype, pd.CategoricalDtype) and uc["segment"].tolist()[:2] == ["a", "b"]
+    assert "user_item_popularity" in uc.columns  # a side column named like a derived one is prefixed
+    assert ic["price"].tolist()[:3] == [1.0, 2.0, 3.0] and ic["category"].tolist()[:3] == ["fruit", "fruit", "tools"]
+    cov = d.meta["covariates"]
+    assert cov["renamed"] == {"users.item_popularity": "user_item_popularity"}
+    assert "items.title" in cov["skipped"] and "users.note" not in cov["skipped"]  # 3 levels: categorical
+    assert cov["item"]["category"] == "categorical" and cov["window"] == "train"
+
+
+def test_covariates_never_see_valid_or_test_events():
+    base = log_data_from_frames(_events(), ITEMS, users=USERS, valid_fraction=0.2, test_fraction=0.2)
+    # extra events in the valid and test windows (after the valid cut t=4)
+    more = _events(ROWS + [("u2", "a", 9, "view"), ("u3", "c", 10, "exposure"), ("u1", "a", 10, "view")])
+    d = log_data_from_frames(more, ITEMS, users=USERS, valid_fraction=0.2, test_fraction=0.2,
+                             exposure_window="all")
+    assert d.meta["time_cuts"] == base.meta["time_cuts"]
+    pd.testing.assert_frame_equal(d.meta["user_covariates"], base.meta["user_covariates"])
+    pd.testing.assert_frame_equal(d.meta["item_covariates"], base.meta["item_covariates"])
+    # leave-last: per-user cuts
+    a = log_data_from_frames(_events(), split="leave-last")
+    b = log_data_from_frames(_events(ROWS + [("u1", "d", 11, "view")]), split="leave-last")
+    pd.testing.assert_frame_equal(a.meta["user_covariates"], b.meta["user_covariates"])
+    # held-out items lose their training popularity
+    h = hold_out_items(log_data_from_frames(_events(), ITEMS, valid_fraction=0.2, test_fraction=0.2), 0.5, seed=0)
+    held = h.meta["held_out_items"]
+    assert (h.meta["item_covariates"]["item_popularity"].iloc[held] == 0).all()
+
+
+def test_sample_covariates():
+    events, items = _sample()
+    users = pd.read_csv(SAMPLE / "users.csv")
+    d = log_data_from_frames(events, items, users=users)
+    uc, ic = d.meta["user_covariates"], d.meta["item_covariates"]
+    assert list(uc.columns) == ["user_activity", "activity", "segment"]
+    assert list(ic.columns) == ["item_popularity", "category", "price", "popularity"]
+    # training-window counts only: fewer than the whole log's events
+    assert uc["user_activity"].sum() == ic["item_popularity"].sum() < len(events)
+    assert set(uc["segment"].cat.categories) == {"new", "casual", "loyal"}
+
+
+def test_log_data_from_dataset_covariates(tmp_path):
+    from causalrec_core.data.importer import import_dataset
+    from causalrec_core.store.store import ProjectStore
+
+    path, items_path, users_path = tmp_path / "log.csv", tmp_path / "items.csv", tmp_path / "users.csv"
+    _events().to_csv(path, index=False)
+    ITEMS.to_csv(items_path, index=False)
+    USERS[["user_id", "activity", "segment"]].to_csv(users_path, index=False)
+    store = ProjectStore(tmp_path / "ws")
+    project = store.create_project("p")
+    mapping = {"user": "user_id", "item": "item_id", "timestamp": "timestamp", "event": "event"}
+    info = import_dataset(store, project.id, "tiny", path, mapping, items_path=items_path, users_path=users_path)
+    d = log_data_from_dataset(store, info.id, valid_fraction=0.2, test_fraction=0.2)
+    uc, ic = d.meta["user_covariates"], d.meta["item_covariates"]
+    assert uc["user_activity"].tolist() == [3.0, 0.0, 0.0] and uc["activity"].tolist()[:2] == [1.5, 0.5]
+    assert {"item_popularity", "category", "price"} <= set(ic.columns)
+    # without side tables the store's whole-log aggregates never become covariates
+    info2 = import_dataset(store, project.id, "bare", path, mapping)
+    d2 = log_data_from_dataset(store, info2.id, valid_fraction=0.2, test_fraction=0.2)
+    assert list(d2.meta["item_covariates"].columns) == ["item_popularity"]
+    assert list(d2.meta["user_covariates"].columns) == ["user_activity"]
+    assert d2.meta["item_covariates"]["item_popularity"].tolist() == ic["item_popularity"].tolist()[:d2.n_items]
+
+
+def test_store_aggregates_never_become_covariates():
+    agg = ITEMS.assign(n_events=[9, 9, 9, 9, 9], n_users=[1, 2, 3, 4, 5], popularity_rank=[1, 2, 3, 4, 5])
+    d = log_data_from_frames(_events(), agg, valid_fraction=0.2, test_fraction=0.2)
+    assert not {"n_events", "n_users", "popularity_rank"} & set(d.meta["item_covariates"].columns)
+    assert "whole-log aggregate" in d.meta["covariates"]["skipped"]["items.n_events"]

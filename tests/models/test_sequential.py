@@ -200,3 +200,50 @@ def test_on_sample_log() -> None:
     s = m.score_all(np.arange(min(50, d.n_users)))
     assert s.shape == (min(50, d.n_users), d.n_items) and np.all(np.isfinite(s))
     assert m.clip_report_["n_logged_propensity"] > 0
+
+
+def _with_exposures(data: RecData, logged: bool) -> RecData:
+    """Train pairs (exposed, outcome 1) plus random unexposed pairs, with or without logged propensities."""
+    tr = data.train
+    rng = np.random.default_rng(2)
+    nu, ni = rng.integers(0, N_USERS, 400), rng.integers(0, N_ITEMS, 400)
+    u, i = np.r_[tr.user, nu], np.r_[tr.item, ni]
+    t = np.r_[np.ones(len(tr)), (rng.random(400) < 0.2)].astype(np.int8)
+    prop = rng.uniform(0.1, 0.9, len(u)) if logged else None
+    exp = Exposures(u, i, t, np.r_[np.ones(len(tr)), np.zeros(400)].astype(np.int8), prop)
+    return RecData("log", tr, data.user_ids, data.item_ids, test=data.test, exposures=exp)
+
+
+def test_propensity_sources(data: RecData) -> None:
+    from causalrec_core.errors import DataError
+
+    kw = dict(SMALL, epochs=1, random_state=0)
+    logged, bare = _with_exposures(data, True), _with_exposures(data, False)
+    feats = ["user_activity", "item_popularity"]
+    # default 'auto': logged where present (unchanged behaviour)
+    m = SASRecIPS(**kw).fit(logged)
+    assert m.propensity_source_ == "logged" and m.clip_report_["source"] == "logged"
+    assert m.clip_report_["n_logged_propensity"] == m.clip_report_["n"]
+    assert SASRecIPS(**kw).fit(data).propensity_source_ == "popularity"  # no exposures
+    # 'graph': the exposure model on the adjustment-set covariates, for every target
+    g = SASRecIPS(**kw, propensity="graph", propensity_features=feats).fit(logged)
+    rep = g.clip_report_
+    assert g.propensity_source_ == "graph" and rep["n_graph_propensity"] == rep["n"] and rep["n_logged_propensity"] == 0
+    assert g.propensity_model_["features"] == feats and "holdout_auc" in g.propensity_model_["fit_report"]
+    w = g._weights.numpy()
+    assert np.all(np.isfinite(w)) and w.max() <= 1 / 0.05 + 1e-4
+    g2 = SASRecIPS(**kw, propensity="graph", propensity_features=feats).fit(logged)
+    np.testing.assert_array_equal(w, g2._weights.numpy())
+    np.testing.assert_array_equal(g.score_all(np.arange(10)), g2.score_all(np.arange(10)))
+    # 'popularity' ignores the logged propensities
+    p = SASRecIPS(**kw, propensity="popularity").fit(logged)
+    assert p.propensity_source_ == "popularity" and p.clip_report_["n_logged_propensity"] == 0
+    # errors
+    with pytest.raises(DataError, match="propensity='logged'"):
+        SASRecIPS(**kw, propensity="logged").fit(bare)
+    with pytest.raises(ParameterError, match="adjustment set"):
+        SASRecIPS(**kw, propensity="graph").fit(logged)
+    with pytest.raises(DataError, match="exposures"):
+        SASRecIPS(**kw, propensity="graph", propensity_features=feats).fit(data)
+    with pytest.raises(ParameterError, match="propensity"):
+        SASRecIPS(**kw, propensity="magic").fit(logged)
