@@ -174,10 +174,14 @@ class SASRec(TorchRecommender):
                     s.item.weight[0].zero_()
                 s.gpt = backbone
 
-            def forward(s, seq: Any, logits: bool = True) -> Any:
-                """Next-item logits (batch, len, n_items) of right-padded sequences, or the hidden states."""
+            def forward(s, seq: Any, logits: bool = True, positions: Any = None) -> Any:
+                """Next-item logits (batch, len, n_items) of right-padded sequences, or the hidden states;
+                with ``positions`` (flat indexes into batch x len) only the logits of those positions,
+                (len(positions), n_items) — padding costs no output-layer work."""
                 x = s.item(seq) * scale
                 h = s.gpt(inputs_embeds=x).last_hidden_state
+                if positions is not None:
+                    h = h.reshape(-1, h.shape[-1]).index_select(0, positions)
                 return s.logits(h) if logits else h
 
             def logits(s, h: Any) -> Any:
@@ -204,6 +208,8 @@ class SASRec(TorchRecommender):
         self.n_windows_ = len(inputs)
         self._inputs = torch.as_tensor(inputs, device=device)
         self._targets = torch.as_tensor(targets, device=device)
+        self._valid = targets > 0  # host copies for batch shaping without device syncs
+        self._lengths = self._valid.sum(axis=1)
         weights = self._target_weights(data, targets, rows, users)
         self._weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float32, device=device)
         last = self._last_inputs(data)
@@ -220,16 +226,23 @@ class SASRec(TorchRecommender):
         net = self.net("net")
         F = torch.nn.functional
         for b in ec.batches(self.n_windows_, int(self.batch_size)):
+            # right-padded windows: cut the batch to its longest window (causal attention makes this
+            # exact) and score only the real target positions; both worked out on the host from
+            # numpy copies, so no device->host sync happens in the step
+            width = max(int(self._lengths[b].max()), 1)
+            flat = np.flatnonzero(self._valid[b, :width])
             idx = torch.as_tensor(b, device=self._dev)
-            seq = self._inputs[idx]
-            tgt = self._targets[idx]
+            pos = torch.as_tensor(flat, device=self._dev)
+            seq = self._inputs[idx, :width]
+            tgt = self._targets[idx, :width].reshape(-1).index_select(0, pos) - 1
             with ec.autocast():
-                logits = net(seq)
-            ce = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), (tgt - 1).clamp(min=0).reshape(-1),
-                                 reduction="none")
-            mask = (tgt > 0).reshape(-1).float()
-            w = mask if self._weights is None else mask * self._weights[idx].reshape(-1)
-            loss = (ce * w).sum() / w.sum().clamp(min=1e-12)
+                logits = net(seq, positions=pos)
+            ce = F.cross_entropy(logits.float(), tgt, reduction="none")
+            if self._weights is None:
+                loss = ce.mean()
+            else:
+                w = self._weights[idx, :width].reshape(-1).index_select(0, pos)
+                loss = (ce * w).sum() / w.sum().clamp(min=1e-12)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
