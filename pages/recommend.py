@@ -45,6 +45,11 @@ if ss.get("rec_run") not in by_id:
     ss["rec_run"] = runs[0].id
 run_id = st.selectbox("Trained model (completed run)", list(by_id), key="rec_run", format_func=_run_label)
 run = by_id[run_id]
+if isinstance(run.metrics.get("ndcg@10"), (int, float)):
+    lo, hi = ((run.metrics.get("ci95") or {}).get("ndcg@10") or [None, None])[:2]
+    ci = f" (95% CI {lo:.4f} to {hi:.4f})" if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) else ""
+    st.caption(md(f"Test NDCG@10 {run.metrics['ndcg@10']:.4f}{ci}: {tv.metric_label('ndcg@10', run)}; on the "
+                  "logged behaviour as it happened (observational, not debiased)."))
 
 loaded = None
 with user_errors(f"Loading the model of '{run.name}'"):
@@ -52,6 +57,14 @@ with user_errors(f"Loading the model of '{run.name}'"):
 if loaded is None:
     st.stop()
 model, data = loaded
+if causal.get(run.model):
+    clip = tv.clip_report_frame(run, getattr(model, "clip_report_", None))
+    if len(clip):
+        with st.expander("Propensity clipping of this causal model (how much its debiasing weights were capped)"):
+            st.dataframe(clip, hide_index=True, width="stretch", key="rec_clip_report")
+            st.caption("Inverse-propensity weights assume every item had a non-zero chance of being shown "
+                       "(positivity) and that the propensities are right; clipping trades a little bias for less "
+                       "variance.")
 
 examples = tv.example_users(data)
 c1, c2, c3 = st.columns([2, 2, 1])
@@ -80,7 +93,10 @@ if len(recs) and bool(recs["cold_user"].iloc[0]):
                "with its fallback for unknown users (see the explanations), not from a personal history."))
 else:
     hist = user_history(data, user_idx)
-    if known and len(hist) == 0:
+    if known and len(hist) == 0 and run.model == "uplift":
+        st.caption(md(f"'{user_id}' has no purchase in the training data; the uplift model still scores them "
+                      "from their logged exposures."))
+    elif known and len(hist) == 0:
         st.info(md(f"'{user_id}' has no training history (their events fall in the validation or test time): a "
                    "cold-start user for this model."))
     else:
@@ -100,9 +116,14 @@ if items is not None:
     table = table[["rank", "item_id", *[c for c in items.columns if c != "item_id"], "score", "why"]]
 st.subheader(md(f"Top {len(table)} for {user_id}"))
 st.dataframe(table, hide_index=True, width="stretch", key="rec_table",
-             column_config={"score": st.column_config.NumberColumn(format="%.4f"),
+             column_config={"score": st.column_config.NumberColumn(format="%.4g"),
                             "why": st.column_config.TextColumn("why (computed from the model)", width="large")})
-st.caption(md(f"Scores are the model's ({run.model}) ranking scores; their scale differs between models."))
+if run.model == "uplift":
+    st.caption(md("Scores are estimated uplifts, P(purchase | shown) - P(purchase | not shown), from the "
+                  "inverse-propensity-weighted outcome model. The full explanations are under 'Why these items'."))
+else:
+    st.caption(md(f"Scores are the model's ({run.model}) ranking scores: only their order matters, and their scale "
+                  "differs between models. The full explanations are under 'Why these items'."))
 with st.expander("Why these items", expanded=False):
     titles = dict(zip(table["item_id"], table["title"], strict=True)) if "title" in table.columns else {}
     for r, item, text in zip(table["rank"], table["item_id"], table["why"], strict=True):

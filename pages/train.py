@@ -71,7 +71,7 @@ else:
             with st.expander(f"{name} ({tv.tag(m)}): parameters", expanded=True):
                 st.caption(md(m["description"]))
                 params[name], bad = tv.param_widgets(m, "train_param")
-                problems += bad
+                problems += bad or tv.check_params(name, params[name])
         dev = tv.detected_device()
         c1, c2, c3 = st.columns([1, 1, 2])
         seed = int(c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="train_seed",
@@ -87,11 +87,13 @@ else:
             st.warning("No CUDA GPU is available here: runs with device 'cuda' would fail; choose auto or cpu.")
         for p in problems:
             st.error(md(p))
-        if st.button("Start training", key="train_start", type="primary", disabled=not chosen):
+        if problems:
+            st.caption("Correct the parameter values above to start training.")
+        if st.button("Start training", key="train_start", type="primary", disabled=not chosen or bool(problems)):
             started = []
             with user_errors("Starting the training runs"):
                 if problems:
-                    raise ParameterError(problems[0])
+                    raise ParameterError(" ".join(problems))
                 if device == "cuda" and not dev["cuda"]:
                     raise ParameterError("device='cuda' was chosen, but no CUDA GPU is available; use 'auto' or "
                                          "'cpu'.")
@@ -160,10 +162,9 @@ def _show_run(run, progress: dict | None) -> None:
             st.rerun()
 
     if run.status == "failed":
-        head, _, _ = (run.error or "the run failed without a message.").partition("\n--- last log lines ---\n")
-        st.error(md(f"The run failed: {head}"))
-        with st.expander("Last lines of the worker log", expanded=True):
-            st.code(jobs.tail_log(run, 30) or "(the log is empty)", language=None)
+        st.error(md(f"The run failed: {tv.error_text(run.error)}"))
+        with st.expander("Last lines of the worker log (technical details)", expanded=False):
+            st.code(tv.log_without_traceback(jobs.tail_log(run, 40)) or "(the log is empty)", language=None)
     elif run.status == "cancelled":
         done = len((progress or {}).get("history") or [])
         st.info(md(f"Cancelled after {done} finished epoch(s). Resume continues from the last checkpoint."))
@@ -185,14 +186,25 @@ def _show_run(run, progress: dict | None) -> None:
                                         for c in ("value", "95% CI low", "95% CI high")})
             if "ndcg@10" in (run.metrics.get("ci95") or {}):
                 st.caption(md(tv.metric_label("ndcg@10", run)) + ": the interval is over resampled test users.")
+            st.caption(md(tv.METRICS_ASSUMPTION))
         extra = [f"fit {tv.fmt_seconds(run.metrics.get('seconds'))}"]
         if run.metrics.get("best_epoch"):
             extra.append(f"best epoch {run.metrics['best_epoch']} of {run.metrics.get('epochs')}")
         st.caption(md(" · ".join(extra)))
+        if causal.get(run.model):
+            clip = tv.clip_report_frame(run)
+            if len(clip):
+                with st.expander("Propensity clipping (how much the debiasing weights were capped)"):
+                    st.dataframe(clip, hide_index=True, width="stretch", key=f"train_clip_report_{run.id}")
+            else:
+                st.caption("This run did not store a propensity-clipping report, so how many inverse-propensity "
+                           "weights were capped is not shown.")
         beyond = tv.beyond_frame(run)
         if len(beyond):
-            with st.expander("Beyond accuracy (top-10 lists of up to 2,000 test users)"):
-                st.dataframe(beyond, hide_index=True, width="stretch")
+            with st.expander(md(tv.beyond_title(run))):
+                st.dataframe(beyond, hide_index=True, width="stretch", key=f"train_beyond_{run.id}",
+                             column_config={"value": st.column_config.NumberColumn(format="%.4f"),
+                                            "what it measures": st.column_config.TextColumn(width="large")})
     with st.expander("Configuration"):
         st.json({"params": (run.config or {}).get("params", {}), "seed": run.seed,
                  "device asked": (run.config or {}).get("device"), "data": (run.config or {}).get("data")})
@@ -215,6 +227,10 @@ def runs_panel() -> None:
     st.dataframe(tv.runs_frame(runs, progress, causal), hide_index=True, width="stretch", key="train_runs_table",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in (f"test {v}" for v in tv.METRIC_NAMES.values())})
+    done = next((r for r in runs if r.status == "completed" and "ndcg@10" in r.metrics), None)
+    if done is not None:
+        st.caption(md("Test columns: " + tv.metric_label("ndcg@10", done).replace("NDCG@10 on ", "computed on ")
+                      + " per run (intervals in the run's details below); empty until a run completes."))
     if active:
         st.caption(f"Refreshing every {REFRESH_S:g} s while {len(active)} run(s) are queued or running.")
     ids = [r.id for r in sorted(runs, key=lambda r: r.id, reverse=True)]

@@ -22,7 +22,7 @@ TERMINAL = ("completed", "failed", "cancelled")
 SHARED_PARAMS = ("random_state", "device")
 METRIC_NAMES = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hr@10": "HR@10", "auc": "AUC",
                 "ndcg@5": "NDCG@5", "recall@5": "Recall@5", "mse": "MSE"}
-STATUS_ICONS = {"queued": "⏳ queued", "running": "▶ running", "completed": "✔ completed", "failed": "✖ failed",
+STATUS_ICONS = {"queued": "◷ queued", "running": "▶ running", "completed": "✔ completed", "failed": "✖ failed",
                 "cancelled": "■ cancelled"}
 
 
@@ -78,6 +78,30 @@ def _parse_text(name: str, text: str, default: Any) -> Any:
     return text
 
 
+#: parameters whose value is a list of names (typed comma-separated; empty for none)
+LIST_PARAMS = ("propensity_features",)
+
+
+def param_choices(model_name: str, name: str) -> tuple[str, ...] | None:
+    """The allowed values of a parameter that takes one of a few names (a selectbox), else None."""
+    try:
+        if name == "propensity" and model_name in ("sasrec-ips", "uplift"):
+            from causalrec_core.models.exposure import PROPENSITY_SOURCES
+
+            return tuple(PROPENSITY_SOURCES)
+        if name == "propensity":
+            from causalrec_core.models.propensity import PROPENSITY_METHODS
+
+            return tuple(PROPENSITY_METHODS)
+        if name == "objective":
+            from causalrec_core.models.mf import OBJECTIVES
+
+            return tuple(OBJECTIVES)
+    except ImportError:  # pragma: no cover - a model family this build does not ship
+        return None
+    return None
+
+
 def param_widgets(model: dict, key_prefix: str) -> tuple[dict, list[str]]:
     """One widget per hyper-parameter of ``model`` (defaults from the registry, help from
     PARAM_HELP); returns (params, problems) where problems are unparseable entries."""
@@ -92,7 +116,16 @@ def param_widgets(model: dict, key_prefix: str) -> tuple[dict, list[str]]:
         box = cols[n % 3]
         key = f"{key_prefix}_{model['name']}_{name}"
         help_text = describe_param(name, model["name"])
-        if isinstance(default, bool):
+        choices = param_choices(model["name"], name) if isinstance(default, str) else None
+        if choices and default in choices:
+            params[name] = box.selectbox(name, list(choices), index=list(choices).index(default), key=key,
+                                         help=help_text)
+        elif name in LIST_PARAMS and (default is None or isinstance(default, (list, tuple))):
+            text = box.text_input(name, value=", ".join(map(str, default or ())), key=key,
+                                  help=help_text + " Names separated by commas; leave empty for none.")
+            names = [t.strip() for t in text.split(",") if t.strip()]
+            params[name] = names or None
+        elif isinstance(default, bool):
             params[name] = box.checkbox(name, value=default, key=key, help=help_text)
         elif isinstance(default, int):
             params[name] = int(box.number_input(name, value=default, step=1, key=key, help=help_text))
@@ -109,6 +142,79 @@ def param_widgets(model: dict, key_prefix: str) -> tuple[dict, list[str]]:
             except ParameterError as err:
                 problems.append(str(err))
     return params, problems
+
+
+#: hyper-parameter rules the models enforce when they fit (``causalrec_core.models``), checked here
+#: before a run is started so that absurd values are refused with a clear message instead of a
+#: failed run: name -> (kind, low, low inclusive?, high, high inclusive?, how to say it)
+PARAM_RULES: dict[str, tuple[str, float | None, bool, float | None, bool, str]] = {
+    "epochs": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "batch_size": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "patience": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "max_len": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "hidden": ("int", 2, True, None, False, "a whole number of at least 2"),
+    "n_layers": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "n_heads": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "dim": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "neighbours": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "sample_ratio": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "text_batch_size": ("int", 1, True, None, False, "a whole number of at least 1"),
+    "dropout": ("float", 0, True, 1, False, "a number from 0 up to (not including) 1"),
+    "id_dropout": ("float", 0, True, 1, False, "a number from 0 up to (not including) 1"),
+    "lr": ("float", 0, False, None, False, "a number above 0"),
+    "weight_decay": ("float", 0, True, None, False, "a number of at least 0"),
+    "imputation_weight_decay": ("float", 0, True, None, False, "a number of at least 0 (or empty)"),
+    "shrinkage": ("float", 0, True, None, False, "a number of at least 0"),
+    "half_life_days": ("float", 0, False, None, False, "a number of days above 0 (or empty)"),
+    "clip_min": ("float", 0, False, 1, True, "a number above 0 and at most 1"),
+    "eta": ("float", 0, True, None, False, "a number of at least 0"),
+    "valid_share": ("float", 0, True, 0.5, False, "a number from 0 up to (not including) 0.5"),
+}
+#: rules whose meaning differs between models ("<model>.<param>")
+MODEL_PARAM_RULES: dict[str, tuple[str, float | None, bool, float | None, bool, str]] = {
+    "uplift.clip": ("float", 0, False, 0.5, False, "a number strictly between 0 and 0.5"),
+    "uplift.hidden": ("int", 1, True, None, False, "a whole number of at least 1"),
+}
+
+
+def _fmt_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def check_params(model_name: str, params: dict[str, Any]) -> list[str]:
+    """Plain-language problems of the hyper-parameter values ``params`` of ``model_name`` (empty
+    when they are all acceptable): the ranges the model enforces when it fits, checked up front."""
+    problems: list[str] = []
+    for name, value in params.items():
+        rule = MODEL_PARAM_RULES.get(f"{model_name}.{name}") or PARAM_RULES.get(name)
+        if rule is None or value is None:
+            continue
+        kind, low, low_in, high, high_in, text = rule
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = number and math.isfinite(value) and (kind != "int" or float(value).is_integer())
+        if ok and low is not None:
+            ok = value >= low if low_in else value > low
+        if ok and high is not None:
+            ok = value <= high if high_in else value < high
+        if not ok:
+            problems.append(f"{model_name}: {name} = {_fmt_value(value)} is not allowed; it must be {text}.")
+    hidden, heads = params.get("hidden"), params.get("n_heads")
+    if (model_name.startswith("sasrec") and isinstance(hidden, int) and isinstance(heads, int) and hidden >= 2
+            and heads >= 1 and hidden % heads):
+        problems.append(f"{model_name}: hidden = {hidden} is not a multiple of n_heads = {heads}; each attention "
+                        f"head gets an equal share of the hidden width, so choose e.g. hidden = "
+                        f"{max(heads, hidden - hidden % heads)} or n_heads = "
+                        f"{max(d for d in range(1, heads + 1) if hidden % d == 0)}.")
+    if params.get("propensity") == "graph" and not params.get("propensity_features"):
+        problems.append(f"{model_name}: propensity = graph needs propensity_features: the covariate names of the "
+                        "causal graph's adjustment set for exposure -> purchase, such as item_popularity, "
+                        "user_activity.")
+    clip = params.get("clip")
+    if isinstance(clip, tuple):
+        if len(clip) != 2 or not all(math.isfinite(c) for c in clip) or not 0 < clip[0] <= clip[1] <= 1:
+            problems.append(f"{model_name}: clip = {', '.join(map(_fmt_value, clip))} is not allowed; it must be "
+                            "two numbers low, high with 0 < low <= high <= 1 (such as 0.02, 1).")
+    return problems
 
 
 # ------------------------------------------------------------------------------------------ runs table
@@ -203,13 +309,17 @@ def loss_chart(progress: dict | None) -> go.Figure | None:
         return None
     fig = go.Figure()
     if steps:
-        fig.add_trace(go.Scatter(x=[s[0] for s in steps], y=[s[1] for s in steps], mode="lines",
-                                 name="loss (steps)", line={"width": 1}))
+        # markers too: the first few reports of a run would otherwise draw nothing (a single point)
+        fig.add_trace(go.Scatter(x=[s[0] for s in steps], y=[s[1] for s in steps],
+                                 mode="lines+markers" if len(steps) < 30 else "lines", name="loss (steps)",
+                                 line={"width": 1}, marker={"size": 4}))
     if hist:
         fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h.get("loss") for h in hist], mode="lines+markers",
                                  name="loss (epoch mean)"))
-    fig.update_layout(title="Training loss", xaxis_title="epoch", yaxis_title="loss", height=300,
-                      margin={"t": 40, "b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.3})
+    fig.update_layout(title="Training loss (lower is better)",
+                      xaxis_title="epoch (fractional: steps within an epoch)", yaxis_title="training loss",
+                      height=300, margin={"t": 40, "b": 40, "l": 50, "r": 10}, legend={"orientation": "h", "y": -0.3})
+    fig.update_xaxes(rangemode="tozero")
     return fig
 
 
@@ -228,7 +338,7 @@ def validation_chart(progress: dict | None) -> go.Figure | None:
     if best:
         fig.add_vline(x=best, line_dash="dot", annotation_text=f"best epoch {best}")
     fig.update_layout(title="Validation (the 10% of time before the test part)", xaxis_title="epoch",
-                      yaxis_title="metric", height=300, margin={"t": 40, "b": 40, "l": 50, "r": 10},
+                      yaxis_title="validation metric (higher is better)", height=300, margin={"t": 40, "b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.3})
     return fig
 
@@ -250,9 +360,23 @@ def split_text(run: Any) -> str:
     return "the test file"
 
 
+def _users_text(run: Any) -> str:
+    n = (run.metrics or {}).get("n_test_users")
+    return f"mean over {int(n):,} test users" if isinstance(n, (int, float)) and n > 0 else "mean over test users"
+
+
 def metric_label(key: str, run: Any) -> str:
     name = METRIC_NAMES.get(key, key)
-    return f"{name} on {split_text(run)}, mean over test users, 95% bootstrap CI"
+    return f"{name} on {split_text(run)}, {_users_text(run)}, 95% bootstrap CI"
+
+
+#: what the test metrics estimate, and under which assumption (shown under the test metrics)
+METRICS_ASSUMPTION = (
+    "The test part is the logged behaviour as it happened: these figures estimate how well the model predicts what "
+    "users did next under the recommender that logged the data (observational, not debiased), assuming the test "
+    "period behaves like the training period. A causal model's gain from debiasing may therefore not show fully "
+    "here. Intervals: 95% percentile bootstrap over the test users (seeded by the run's seed). Items a user had "
+    "in training are excluded from their top-10.")
 
 
 def test_metrics_frame(run: Any) -> pd.DataFrame:
@@ -269,9 +393,89 @@ def test_metrics_frame(run: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: entries of the beyond-accuracy dict that describe the lists rather than measure them
+BEYOND_META = ("k", "n_users")
+#: what each beyond-accuracy figure measures (``causalrec_core.evaluate.beyond``)
+BEYOND_HELP = {
+    "coverage": "share of the catalogue recommended to at least one test user (higher: more of the catalogue used)",
+    "gini": "inequality of how often items are recommended: 0 = all equally often, towards 1 = a few items take "
+            "every slot",
+    "novelty": "mean self-information -log2 p(item) of the recommended items, p = share of training positives "
+               "(higher: less popular items)",
+    "ild": "intra-list diversity: 1 - mean cosine similarity of the item features within a list",
+    "categories_per_list": "mean number of distinct categories in a top-10 list",
+    "avg_popularity": "mean number of training positives of the recommended items",
+    "popularity_lift": "avg_popularity relative to the popularity behind an average training positive, minus 1 "
+                       "(> 0: the lists favour popular items more than the users' own history)",
+    "personalisation": "1 - mean overlap (Jaccard) of two users' lists, over a seeded sample of at most 2,000 "
+                       "users (0: everyone gets the same list)",
+}
+
+
 def beyond_frame(run: Any) -> pd.DataFrame:
     beyond = (run.metrics or {}).get("beyond") or {}
-    return pd.DataFrame([{"figure": k, "value": v} for k, v in beyond.items() if isinstance(v, (int, float))])
+    return pd.DataFrame([{"figure": k, "value": float(v), "what it measures": BEYOND_HELP.get(k, "")}
+                         for k, v in beyond.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                         and k not in BEYOND_META])
+
+
+def beyond_title(run: Any) -> str:
+    """The title of the beyond-accuracy figures: the list length and how many users' lists."""
+    beyond = (run.metrics or {}).get("beyond") or {}
+    k, n = beyond.get("k", 10), beyond.get("n_users")
+    users = f"the {int(n):,} test users" if isinstance(n, (int, float)) else "the test users"
+    return f"Beyond accuracy (top-{int(k)} lists of {users})"
+
+
+def clip_report_frame(run: Any, report: dict | None = None) -> pd.DataFrame:
+    """The propensity clipping of a causal run: ``report`` (a fitted model's ``clip_report_``) or
+    else ``clip_report`` in the run's metrics, when the run stored one; one row per figure, in
+    plain words; empty without one."""
+    rep = report or (run.metrics or {}).get("clip_report") or {}
+    if not isinstance(rep, dict):
+        return pd.DataFrame()
+    words = {"min": "lower clipping bound", "max": "upper clipping bound", "n": "propensities used",
+             "n_clipped": "propensities clipped", "n_clipped_low": "clipped up to the lower bound",
+             "n_clipped_high": "clipped down to the upper bound", "share_clipped": "share clipped",
+             "n_logged_propensity": "from the logged propensity", "n_popularity_propensity":
+             "from the item-popularity estimate", "n_graph_propensity": "from the causal graph's exposure model",
+             "mode": "propensity mode asked for", "weight_max": "largest inverse-propensity weight",
+             "weight_mean": "mean inverse-propensity weight", "source": "propensity source"}
+    return pd.DataFrame([{"figure": words.get(k, k.replace("_", " ")),
+                          "value": f"{v:.4g}" if isinstance(v, float) else str(v)}
+                         for k, v in rep.items() if v is not None and not isinstance(v, (dict, list))])
+
+
+# ------------------------------------------------------------------------------------------ failures
+
+
+def error_text(error: str | None) -> str:
+    """The readable head of a failed run's error: no log lines, no Python exception class for the
+    product's own errors (their messages are written for the user)."""
+    head = (error or "the run failed without a message.").partition("\n--- last log lines ---\n")[0].strip()
+    kind, sep, rest = head.partition(": ")
+    if sep and kind.isidentifier() and kind in ("ParameterError", "DataError", "CausalRecError", "NotFittedError",
+                                                "TrainingError", "ValueError"):
+        head = rest
+    return head or "the run failed without a message."
+
+
+def log_without_traceback(text: str) -> str:
+    """A worker log with its Python tracebacks folded to their last line (the error itself): the
+    UI never shows a traceback; the full log stays in the run folder."""
+    out: list[str] = []
+    skipping = False
+    for line in (text or "").splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            skipping = True
+            out.append("[Python traceback left out: see worker.log in the run folder]")
+            continue
+        if skipping and (line.startswith("  ") or not line.strip() or line.startswith(("During handling",
+                                                                                          "The above exception"))):
+            continue
+        skipping = False
+        out.append(line)
+    return "\n".join(out)
 
 
 def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10") -> go.Figure | None:
@@ -292,7 +496,8 @@ def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10") 
             error_x={"type": "data", "symmetric": False, "array": [c[1] - v for c, v in zip(ci, vals, strict=True)],
                      "arrayminus": [v - c[0] for c, v in zip(ci, vals, strict=True)]}))
     label = METRIC_NAMES.get(key, key)
-    fig.update_layout(title=f"Test {label} with 95% bootstrap intervals", xaxis_title=label,
+    fig.update_layout(title=f"Test {label} with 95% bootstrap intervals", xaxis_title=f"test {label}",
+                      yaxis_title="run",
                       height=120 + 40 * len(done), margin={"t": 40, "b": 40, "l": 10, "r": 10})
     return fig
 

@@ -181,7 +181,9 @@ def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.Da
     hist = user_history(data, u)
     pop = np.asarray(getattr(model, "item_popularity_", None) if hasattr(model, "item_popularity_") else
                      np.bincount(_positives(data).item, minlength=data.n_items), dtype=np.float64)
-    cold_user = u is None or len(hist) == 0
+    # a user without training positives is ranked by the fallback, except by the uplift model, which
+    # learns a vector for every user with logged exposures (purchases or not)
+    cold_user = u is None or (len(hist) == 0 and name != "uplift")
     if "cold_user" in recs.columns and len(recs):
         cold_user = cold_user or bool(recs["cold_user"].iloc[0])
     trans = _transitions(data) if name.startswith("sasrec") and not cold_user else None

@@ -39,7 +39,9 @@ import numpy as np
 import pandas as pd
 
 from causalrec_core.errors import DataError, GraphError, NotFittedError, ParameterError, out_of_range
+from causalrec_core.evaluate.metrics import auc_score
 from causalrec_core.models.data import RecData
+from causalrec_core.models.propensity import ridge_logistic
 from causalrec_core.params import ParamsMixin
 
 __all__ = ["DEFAULT_FEATURES", "PROPENSITY_SOURCES", "ExposurePropensity", "clip_counts", "covariate_tables",
@@ -221,36 +223,6 @@ def features_from_graph(graph: Any, data: RecData, treatment: Hashable = "exposu
 # ------------------------------------------------------------------------------------------
 
 
-def _logistic(A: np.ndarray, y: np.ndarray, l2: float, iters: int = 100) -> tuple[np.ndarray, int, bool]:
-    """L2-penalised logistic regression (no penalty on column 0, the intercept) by Newton's method."""
-    n, d = A.shape
-    beta = np.zeros(d)
-    pbar = float(y.mean()) if n else 0.5
-    beta[0] = np.log(pbar / (1 - pbar)) if 0 < pbar < 1 else 0.0
-    pen = np.full(d, l2 / max(n, 1))
-    pen[0] = 0.0
-    for it in range(1, iters + 1):
-        p = 1.0 / (1.0 + np.exp(-np.clip(A @ beta, -30, 30)))
-        grad = A.T @ (p - y) / n + pen * beta
-        H = (A * (p * (1 - p))[:, None]).T @ A / n + np.diag(pen) + 1e-9 * np.eye(d)
-        step = np.linalg.solve(H, grad)
-        beta -= step
-        if np.max(np.abs(step)) < 1e-8:
-            return beta, it, True
-    return beta, iters, False
-
-
-def _auc(y: np.ndarray, s: np.ndarray) -> float:
-    from scipy.stats import rankdata
-
-    pos = y > 0.5
-    n1, n0 = int(pos.sum()), int((~pos).sum())
-    if n1 == 0 or n0 == 0:
-        return float("nan")
-    r = rankdata(s)
-    return float((r[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-
 class ExposurePropensity(ParamsMixin):
     """Logistic regression of exposure on user / item covariates; see the module docstring.
 
@@ -382,14 +354,14 @@ class ExposurePropensity(ParamsMixin):
                                   "exposure_rate": float(t.mean()), "covariates": source}
         if n_hold and len(np.unique(t[fit_rows])) == 2:
             self._fit_scale(users[fit_rows], items[fit_rows])
-            beta, _, _ = _logistic(self._design(users[fit_rows], items[fit_rows]), t[fit_rows], l2)
+            beta, _, _ = ridge_logistic(self._design(users[fit_rows], items[fit_rows]), t[fit_rows], l2)
             p = 1.0 / (1.0 + np.exp(-np.clip(self._design(users[hold], items[hold]) @ beta, -30, 30)))
             report.update(_summary(t[hold], p))
         # the final model: every row
         self._fit_scale(users, items)
         A = self._design(users, items)
         if len(np.unique(t)) == 2:
-            beta, iters, converged = _logistic(A, t, l2)
+            beta, iters, converged = ridge_logistic(A, t, l2)
         else:
             beta, iters, converged = np.zeros(A.shape[1]), 0, True
             beta[0] = 30.0 if t.mean() > 0.5 else -30.0
@@ -443,7 +415,7 @@ def _summary(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict:
         mp, ob = float(p[g].mean()), float(y[g].mean())
         table.append({"n": int(len(g)), "mean_predicted": mp, "observed": ob})
         ece += len(g) / len(p) * abs(mp - ob)
-    return {"holdout_auc": _auc(y, p), "holdout_brier": float(np.mean((p - y) ** 2)),
+    return {"holdout_auc": auc_score(y, p), "holdout_brier": float(np.mean((p - y) ** 2)),
             "holdout_log_loss": float(-np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))),
             "holdout_ece": float(ece), "holdout_mean_predicted": float(p.mean()),
             "holdout_exposure_rate": float(y.mean()), "calibration": table}

@@ -66,6 +66,9 @@ PARAM_HELP: dict[str, str] = {
                 "weights (less variance, a little more bias).",
     "eta": "Strength of the popularity-based propensity used where none is logged (propensity grows as "
            "popularity^eta): 0 means no popularity bias, larger values correct it more.",
+    "propensity_features": "Covariates the exposure model learns the propensities from when propensity is "
+                           "'graph' (normally the causal graph's adjustment set of exposure -> purchase, such as "
+                           "user_activity, item_popularity): required when propensity is 'graph', ignored otherwise.",
     # uplift
     "valid_share": "Share of the logged exposures held out to validate the outcome model (early stopping): larger "
                    "shares check it better but leave less to learn from.",
@@ -80,7 +83,14 @@ PARAM_HELP: dict[str, str] = {
                  "saves time, it does not change the results.",
 }
 
+_EXPOSURE_PROPENSITY = ("Source of the probability that the logging recommender showed the item: 'logged' (the "
+                        "log's propensity column), 'graph' (learned from propensity_features), 'popularity' "
+                        "(estimated from popularity) or 'auto' (logged where present, else estimated); unbiased "
+                        "only if it captures why items were shown.")
+
 MODEL_PARAM_HELP: dict[str, str] = {
+    "sasrec-ips.propensity": _EXPOSURE_PROPENSITY,
+    "uplift.propensity": _EXPOSURE_PROPENSITY,
     "uplift.clip": "Propensities of exposure are clipped to [clip, 1 - clip] before they are inverted: a larger "
                    "value caps the largest weights (less variance, a little more bias).",
     "uplift.dim": "Size of the learned user and item vectors of the outcome model: larger vectors capture finer "

@@ -32,24 +32,30 @@ MAX_PAIRS = 2_000_000
 _CACHE: dict = {}  # fitted popularity regressions by (training data, settings); small, FIFO
 
 
-def _ridge_logistic(X: np.ndarray, y: np.ndarray, w: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
-    """Weighted L2-penalised logistic regression by Newton's method; returns [intercept, coef...]."""
-    n, d = X.shape
-    A = np.hstack([np.ones((n, 1)), X])
-    beta = np.zeros(d + 1)
-    pbar = float(np.average(y, weights=w))
+def ridge_logistic(A: np.ndarray, y: np.ndarray, l2: float, *, w: np.ndarray | None = None,
+                   iters: int = 100, tol: float = 1e-8) -> tuple[np.ndarray, int, bool]:
+    """Weighted L2-penalised logistic regression by Newton's method.
+
+    ``A`` holds the intercept column first (not penalised); the penalty is ``l2 / sum(w)``
+    per coefficient. Returns (coefficients, Newton steps taken, converged).
+    """
+    n, d = A.shape
+    w = np.ones(n) if w is None else np.asarray(w, dtype=np.float64)
+    total = max(float(w.sum()), 1e-12)
+    beta = np.zeros(d)
+    pbar = float(np.average(y, weights=w)) if n else 0.5
     beta[0] = np.log(pbar / (1 - pbar)) if 0 < pbar < 1 else 0.0
-    pen = np.full(d + 1, l2 / w.sum())
+    pen = np.full(d, l2 / total)
     pen[0] = 0.0
-    for _ in range(iters):
+    for it in range(1, iters + 1):
         p = 1.0 / (1.0 + np.exp(-np.clip(A @ beta, -30, 30)))
-        grad = A.T @ (w * (p - y)) / w.sum() + pen * beta
-        H = (A * (w * p * (1 - p))[:, None]).T @ A / w.sum() + np.diag(pen) + 1e-9 * np.eye(d + 1)
+        grad = A.T @ (w * (p - y)) / total + pen * beta
+        H = (A * (w * p * (1 - p))[:, None]).T @ A / total + np.diag(pen) + 1e-9 * np.eye(d)
         step = np.linalg.solve(H, grad)
         beta -= step
-        if np.max(np.abs(step)) < 1e-8:
-            break
-    return beta
+        if np.max(np.abs(step)) < tol:
+            return beta, it, True
+    return beta, iters, False
 
 
 class PropensityModel(ParamsMixin):
@@ -169,7 +175,8 @@ class PropensityModel(ParamsMixin):
             weight = np.r_[np.ones(n_obs), np.full(len(neg), (n_pairs - n_obs) / max(len(neg), 1))]
         X = self._design(flat // ni, flat % ni)
         o = observed[flat].astype(np.float64)
-        self._coef = _ridge_logistic(X, o, weight, 1.0 / float(self.C) if self.C > 0 else 0.0)
+        self._coef = ridge_logistic(np.hstack([np.ones((len(X), 1)), X]), o, 1.0 / float(self.C) if self.C > 0 else 0.0,
+                                    w=weight, iters=50)[0]
         _CACHE[key] = self._coef
         while len(_CACHE) > 16:
             _CACHE.pop(next(iter(_CACHE)))

@@ -1,6 +1,7 @@
-"""Training in headless chromium: on the sample project start a short 'sasrec' run and a
-'popularity' run from the Train page, watch the progress refresh by itself, cancel the sasrec
-run, resume it, restart the app server and find both runs with their final statuses."""
+"""Training in headless chromium: on the sample project start a short causal transformer run
+('sasrec-ips') and a traditional 'popularity' run from the Train page, watch the progress refresh
+by itself, cancel the sasrec-ips run, resume it, restart the app server and find both runs with
+their final statuses and labelled test metrics."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tests.e2e.helpers import assert_no_traceback, choose, click_button, go_to, 
 
 pytestmark = pytest.mark.browser
 
-RUN_DONE = 180_000  # a few epochs of a small sasrec on a shared CPU
+RUN_DONE = 180_000  # a few epochs of a small sasrec-ips on a shared CPU
+EPOCHS = 10
 #: an element of the current script run (a refresh leaves a stale copy in the DOM for a moment)
 FRESH = '[data-testid="stElementContainer"]:not([data-stale="true"])'
 
@@ -53,9 +55,12 @@ def _status_line(page, name: str):
 def _run_options(page) -> list[str]:
     box = selectbox(page, "Run")
     box.click()
+    expect(box).to_have_attribute("aria-expanded", "true")
     listbox = page.locator(f'[role="listbox"][id="{box.get_attribute("aria-controls")}"]')
+    listbox.get_by_role("option").first.wait_for()  # all_inner_texts() does not wait for the options
     texts = listbox.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
+    expect(box).to_have_attribute("aria-expanded", "false")
     return sorted(t.strip() for t in texts)
 
 
@@ -63,30 +68,30 @@ def test_train_cancel_resume_restart(app_server, page):
     open_app(page, app_server.url)
     go_to(page, "Train")
     expect(selectbox(page, "Dataset")).to_have_value("events")
-    _add_model(page, "sasrec (traditional)")
-    for label, value in (("epochs", 5), ("hidden", 16), ("n_layers", 1), ("max_len", 10)):
+    _add_model(page, "sasrec-ips (causal)")
+    # enough epochs (no early stop) that the Cancel click lands while it runs; still a short run
+    for label, value in (("epochs", EPOCHS), ("patience", EPOCHS), ("hidden", 16), ("n_layers", 1), ("max_len", 10)):
         _set_number(page, label, value)
     _set_number(page, "Seed", 3)
     click_button(page, "Start training")
-    page.get_by_text("Started 'popularity #1', 'sasrec #2'.").wait_for()
+    page.get_by_text("Started 'popularity #1', 'sasrec-ips #2'.").wait_for()
 
-    # the sasrec run (started last) is shown; its progress bar refreshes without any click
-    expect(selectbox(page, "Run")).to_have_value("sasrec #2 · sasrec")
+    # the sasrec-ips run (started last) is shown; its progress bar refreshes without any click
+    expect(selectbox(page, "Run")).to_have_value("sasrec-ips #2 · sasrec-ips")
+    # (it showed 'Queued' when started: reaching an epoch means the panel refreshed by itself)
     progress = _progress(page)
-    expect(progress).to_contain_text(re.compile(r"Epoch \d/5 · step \d+/\d+"), timeout=RUN_DONE)
-    first = progress.inner_text()
-    expect(progress).not_to_have_text(first, timeout=RUN_DONE)
+    expect(progress).to_contain_text(re.compile(rf"Epoch \d+/{EPOCHS} · step \d+/\d+"), timeout=RUN_DONE)
     assert_no_traceback(page)
 
     # cancel: the worker checkpoints at the end of the epoch and stops
     rerun(page, page.get_by_role("button", name="Cancel", exact=True).click)
     page.get_by_text(re.compile(r"^Cancelled after \d finished epoch")).wait_for(timeout=RUN_DONE)
-    expect(_status_line(page, "sasrec #2")).to_contain_text("■ cancelled")
+    expect(_status_line(page, "sasrec-ips #2")).to_contain_text("■ cancelled")
 
     # resume: it continues from the checkpoint and completes
     click_button(page, "Resume")
-    page.get_by_text("Resumed 'sasrec #2'.").wait_for()
-    expect(_status_line(page, "sasrec #2")).to_contain_text("✔ completed", timeout=RUN_DONE)
+    page.get_by_text("Resumed 'sasrec-ips #2'.").wait_for()
+    expect(_status_line(page, "sasrec-ips #2")).to_contain_text("✔ completed", timeout=RUN_DONE)
     page.get_by_text("Test metrics", exact=True).wait_for()
     assert_no_traceback(page)
 
@@ -94,21 +99,25 @@ def test_train_cancel_resume_restart(app_server, page):
     app_server.restart()
     open_app(page, app_server.url)
     go_to(page, "Train")
-    assert _run_options(page) == ["popularity #1 · popularity", "sasrec #2 · sasrec"]
+    assert _run_options(page) == ["popularity #1 · popularity", "sasrec-ips #2 · sasrec-ips"]
     # the runs table (its cells are also rendered as an accessible table): name, model, tag, status, device, epoch
     cells = page.get_by_test_id("stDataFrame").first.locator("td")
-    expect(cells.filter(has_text=re.compile("^sasrec #2$"))).to_have_count(1)
+    expect(cells.filter(has_text=re.compile("^sasrec-ips #2$"))).to_have_count(1)
     texts = [t.strip() for t in cells.all_inner_texts()]
-    for name, model, epoch in (("sasrec #2", "sasrec", "5/5"), ("popularity #1", "popularity", "one pass")):
+    for name, model, tag, epoch in (("sasrec-ips #2", "sasrec-ips", "causal", f"{EPOCHS}/{EPOCHS}"),
+                                    ("popularity #1", "popularity", "traditional", "one pass")):
         i = texts.index(name)
-        assert texts[i:i + 6] == [name, model, "traditional", "✔ completed", "cpu", epoch], texts
-    expect(_status_line(page, "sasrec #2")).to_contain_text("✔ completed")
+        assert texts[i:i + 6] == [name, model, tag, "✔ completed", "cpu", epoch], texts
+    # the test metrics say what they estimate: split, number of test users, interval
+    page.get_by_text(re.compile(r"^Test columns: computed on the last 10% of time \(temporal split\), mean over "
+                                r"[\d,]+ test users, 95% bootstrap CI")).wait_for()
+    expect(_status_line(page, "sasrec-ips #2")).to_contain_text("✔ completed")
     choose(page, "Run", "popularity #1 · popularity")
     expect(_status_line(page, "popularity #1")).to_contain_text("✔ completed")
     store = ProjectStore(app_server.workspace)
     project = store.find_project("Sample shop (simulated)")
     runs = {r.name: r for r in store.list_runs(project.id)}
-    assert {n: r.status for n, r in runs.items()} == {"popularity #1": "completed", "sasrec #2": "completed"}
-    assert runs["sasrec #2"].metrics["epochs"] == 5 and runs["sasrec #2"].config["params"]["hidden"] == 16
-    assert runs["sasrec #2"].seed == 3
+    assert {n: r.status for n, r in runs.items()} == {"popularity #1": "completed", "sasrec-ips #2": "completed"}
+    ips = runs["sasrec-ips #2"]
+    assert ips.metrics["epochs"] == EPOCHS and ips.config["params"]["hidden"] == 16 and ips.seed == 3
     assert_no_traceback(page)

@@ -76,3 +76,27 @@ def test_unknown_user_is_a_cold_start_user(trained):
     table = _table(at)
     assert len(table) == 10
     assert all("fallback for users without history" in w for w in table["why"])
+
+
+def test_causal_model_shows_its_metric_label_and_clipping(workspace):
+    store = ProjectStore(workspace)
+    project = ensure_sample_project(store)
+    ds = store.list_datasets(project.id)[-1]
+    run = jobs.start_run(store, project.id, "sasrec-ips", data={"source": "dataset", "dataset_id": ds.id},
+                         params={"epochs": 2, "hidden": 16, "n_layers": 1, "max_len": 10}, device="cpu", seed=1)
+    done = jobs.wait_run(store, run.id, timeout=240)
+    assert done.status == "completed", jobs.tail_log(done)
+    at = _page()
+    assert not at.error, [e.value for e in at.error]
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    n = done.metrics["n_test_users"]
+    assert any(c.startswith(f"Test NDCG@10 {done.metrics['ndcg@10']:.4f} (95% CI ") and f"mean over {n:,} test users"
+               in c and "not debiased" in c for c in captions), captions
+    clip = next(df.value for df in at.dataframe if "figure" in df.value.columns)
+    figures = dict(zip(clip["figure"], clip["value"], strict=True))
+    assert figures["lower clipping bound"] == "0.05" and int(figures["propensities clipped"]) >= 0
+    table = _table(at)
+    assert all(w.startswith("Predicted as your next item") for w in table["why"]), list(table["why"])
+    at.text_input(key="rec_user_text").input("someone-new").run()
+    assert not at.exception, at.exception
+    assert all(w.startswith("Ranked by the fallback for users without history") for w in _table(at)["why"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 from streamlit.testing.v1 import AppTest
 
@@ -13,6 +14,7 @@ from causalrec_core.models.param_help import describe_param
 from causalrec_core.models.registry import list_models
 from causalrec_core.store import ProjectStore
 from causalrec_core.train import jobs
+from ui import train_view as tv
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -84,8 +86,14 @@ def test_start_popularity_run_completes_and_shows_metrics(workspace):
     metrics = next(df.value for df in at.dataframe if "95% CI low" in df.value.columns)
     row = metrics.set_index("metric").loc["NDCG@10"]
     assert row["95% CI low"] <= row["value"] <= row["95% CI high"]
-    assert row["what it measures"] == ("NDCG@10 on the last 10% of time (temporal split), mean over test users, "
-                                       "95% bootstrap CI")
+    n_users = store.get_run(run.id).metrics["n_test_users"]
+    assert n_users > 0
+    assert row["what it measures"] == (f"NDCG@10 on the last 10% of time (temporal split), mean over {n_users:,} "
+                                       "test users, 95% bootstrap CI")
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert any("observational, not debiased" in c for c in captions), captions
+    assert any(c.startswith("Test columns: computed on the last 10% of time") for c in captions), captions
+    assert not any("propensity-clipping" in c for c in captions)  # a traditional model has no clipping
     assert {"Delete"} <= _buttons(at) and not {"Cancel", "Resume"} & _buttons(at)
 
     at.button(key="train_delete").click().run()
@@ -119,22 +127,93 @@ def test_buttons_follow_the_status(workspace):
             assert any("Queued" in p.proto.text for p in at.get("progress"))
 
 
-def test_a_failed_run_shows_its_error_and_log(workspace):
+def test_absurd_parameters_are_refused_before_a_run_starts(workspace):
     at = _train_page()
+    at.multiselect(key="train_models").select("sasrec").run()
+    for name, value in (("epochs", -3), ("batch_size", 0), ("dropout", 1.5), ("hidden", 30), ("n_heads", 4)):
+        at.number_input(key=f"train_param_sasrec_{name}").set_value(value).run()
     at.text_input(key="train_param_popularity_half_life_days").input("-3").run()
-    at.button(key="train_start").click().run()
     assert not at.exception, at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]
+    for text in ("epochs = -3 is not allowed", "batch_size = 0 is not allowed", "dropout = 1.5 is not allowed",
+                 "hidden = 30 is not a multiple of n_heads = 4", "half_life_days = -3 is not allowed"):
+        assert any(text in e for e in errors), (text, errors)
+    assert at.button(key="train_start").disabled
     store, project, _ = _project(workspace)
-    (run,) = store.list_runs(project.id)
+    assert store.list_runs(project.id) == []
+    # corrected values: the errors go and the button comes back
+    for name, value in (("epochs", 2), ("batch_size", 64), ("dropout", 0.1), ("hidden", 32)):
+        at.number_input(key=f"train_param_sasrec_{name}").set_value(value).run()
+    at.text_input(key="train_param_popularity_half_life_days").input("").run()
+    assert not at.error, [e.value for e in at.error]
+    assert not at.button(key="train_start").disabled
+
+
+def test_check_params_explains_each_rule():
+    assert tv.check_params("sasrec", {"epochs": 3, "hidden": 64, "n_heads": 2, "dropout": 0.2, "lr": 0.001}) == []
+    (msg,) = tv.check_params("sasrec", {"lr": 0.0})
+    assert msg == "sasrec: lr = 0 is not allowed; it must be a number above 0."
+    (msg,) = tv.check_params("sasrec-ips", {"hidden": 30, "n_heads": 4})
+    assert "not a multiple of n_heads = 4" in msg and "hidden = 28" in msg and "n_heads = 3" in msg
+    assert tv.check_params("uplift", {"clip": 0.6})[0].startswith("uplift: clip = 0.6 is not allowed")
+    assert tv.check_params("sasrec-ips", {"clip_min": 1.0, "eta": 0.0}) == []
+    assert tv.check_params("popularity", {"half_life_days": None}) == []
+    assert tv.check_params("sasrec", {"epochs": float("nan")})
+
+
+def test_a_failed_run_shows_a_readable_error_without_traceback(workspace):
+    at = _train_page()
+    store, project, ds = _project(workspace)
+    # a value the page refuses up front, started directly: the worker's failure must still read well
+    run = jobs.start_run(store, project.id, "popularity", data={"source": "dataset", "dataset_id": ds.id},
+                         params={"half_life_days": -3}, device="cpu")
     done = jobs.wait_run(store, run.id, timeout=240)
     assert done.status == "failed"
+    assert "Traceback" in jobs.tail_log(done, 40)  # the worker log has one...
     at.run()
     assert not at.exception, at.exception
     assert "failed" in _runs_table(at)["status"].iloc[0]
-    errors = [e.value for e in at.error]
-    assert any("half\\_life\\_days" in e and "-3" in e for e in errors), errors
-    assert any("Traceback" in c.value or "half_life_days" in c.value for c in at.code)
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert "The run failed: half_life_days=-3 is invalid: it must be a number > 0 or None." in errors, errors
+    # ...the page does not: the log is shown with the traceback folded to its last line
+    logs = [c.value for c in at.code]
+    assert logs and not any("Traceback" in c or 'File "' in c for c in logs), logs
+    assert any("half_life_days=-3" in c for c in logs)
     assert {"Resume", "Delete"} <= _buttons(at) and "Cancel" not in _buttons(at)
+
+
+def test_log_without_traceback_keeps_the_error_line():
+    log = ("worker pid 1 run 2\nTraceback (most recent call last):\n  File \"x.py\", line 3, in f\n    g()\n"
+           "causalrec_core.errors.ParameterError: bad\ndone")
+    out = tv.log_without_traceback(log)
+    assert "Traceback" not in out and 'File "' not in out
+    assert out.splitlines()[0] == "worker pid 1 run 2"
+    assert "causalrec_core.errors.ParameterError: bad" in out and out.endswith("done")
+    assert tv.error_text("ParameterError: x is bad\n--- last log lines ---\nTraceback ...") == "x is bad"
+    assert tv.error_text("RuntimeError: CUDA out of memory") == "RuntimeError: CUDA out of memory"
+    assert tv.error_text(None) == "the run failed without a message."
+
+
+def test_metric_labels_say_what_they_estimate():
+    run = SimpleNamespace(metrics={"ndcg@10": 0.1, "n_test_users": 1234, "ci95": {"ndcg@10": [0.09, 0.11]},
+                                   "clip_report": {"min": 0.05, "n_clipped": 3, "share_clipped": 0.25}},
+                          config={"data": {"source": "dataset"}})
+    assert tv.metric_label("ndcg@10", run) == ("NDCG@10 on the last 10% of time (temporal split), mean over 1,234 "
+                                               "test users, 95% bootstrap CI")
+    clip = tv.clip_report_frame(run)
+    assert clip["figure"].tolist() == ["lower clipping bound", "propensities clipped", "share clipped"]
+    assert tv.clip_report_frame(SimpleNamespace(metrics={}, config={})).empty
+    beyond_run = SimpleNamespace(metrics={"beyond": {"coverage": 0.5, "gini": 0.3, "k": 10, "n_users": 1500}})
+    beyond = tv.beyond_frame(beyond_run)
+    assert beyond["figure"].tolist() == ["coverage", "gini"]
+    assert beyond["what it measures"].str.len().gt(20).all()
+    assert tv.beyond_title(beyond_run) == "Beyond accuracy (top-10 lists of the 1,500 test users)"
+    fig = tv.comparison_chart([SimpleNamespace(status="completed", metrics=run.metrics, name="a", model="m")],
+                              {"m": False})
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    loss = tv.loss_chart({"steps": [[0.2, 1.0]]})
+    assert loss.data[0].mode == "lines+markers"  # a single early point is visible
+    assert loss.layout.xaxis.title.text and loss.layout.yaxis.title.text
 
 
 def test_a_dead_worker_shows_as_failed(workspace):
@@ -147,3 +226,20 @@ def test_a_dead_worker_shows_as_failed(workspace):
     assert not at.exception, at.exception
     assert store.get_run(run.id).status == "failed"
     assert any("stopped without reporting" in e.value for e in at.error)
+
+
+def test_causal_propensity_source_is_a_choice_and_graph_needs_features(workspace):
+    at = _train_page()
+    at.multiselect(key="train_models").select("sasrec-ips").run()
+    box = at.selectbox(key="train_param_sasrec-ips_propensity")
+    assert box.value == "auto" and {"auto", "logged", "graph", "popularity"} == set(box.options)
+    assert box.help == describe_param("propensity", "sasrec-ips")
+    box.set_value("graph").run()
+    assert not at.exception, at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert any("propensity = graph needs propensity_features" in e for e in errors), errors
+    assert at.button(key="train_start").disabled
+    at.text_input(key="train_param_sasrec-ips_propensity_features").input("item_popularity, user_activity").run()
+    assert not at.error, [e.value for e in at.error]
+    assert not at.button(key="train_start").disabled
+    assert tv.check_params("uplift", {"propensity": "graph", "propensity_features": ["item_popularity"]}) == []
