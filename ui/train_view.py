@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from causalrec_core.errors import ParameterError
+from causalrec_core.models.param_check import check_params as param_checks
 from causalrec_core.models.param_help import describe_param
 
 ACTIVE = ("queued", "running")
@@ -147,74 +148,7 @@ def param_widgets(model: dict, key_prefix: str) -> tuple[dict, list[str]]:
 #: hyper-parameter rules the models enforce when they fit (``causalrec_core.models``), checked here
 #: before a run is started so that absurd values are refused with a clear message instead of a
 #: failed run: name -> (kind, low, low inclusive?, high, high inclusive?, how to say it)
-PARAM_RULES: dict[str, tuple[str, float | None, bool, float | None, bool, str]] = {
-    "epochs": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "batch_size": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "patience": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "max_len": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "hidden": ("int", 2, True, None, False, "a whole number of at least 2"),
-    "n_layers": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "n_heads": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "dim": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "neighbours": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "sample_ratio": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "text_batch_size": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "dropout": ("float", 0, True, 1, False, "a number from 0 up to (not including) 1"),
-    "id_dropout": ("float", 0, True, 1, False, "a number from 0 up to (not including) 1"),
-    "lr": ("float", 0, False, None, False, "a number above 0"),
-    "weight_decay": ("float", 0, True, None, False, "a number of at least 0"),
-    "imputation_weight_decay": ("float", 0, True, None, False, "a number of at least 0 (or empty)"),
-    "shrinkage": ("float", 0, True, None, False, "a number of at least 0"),
-    "half_life_days": ("float", 0, False, None, False, "a number of days above 0 (or empty)"),
-    "clip_min": ("float", 0, False, 1, True, "a number above 0 and at most 1"),
-    "eta": ("float", 0, True, None, False, "a number of at least 0"),
-    "valid_share": ("float", 0, True, 0.5, False, "a number from 0 up to (not including) 0.5"),
-}
-#: rules whose meaning differs between models ("<model>.<param>")
-MODEL_PARAM_RULES: dict[str, tuple[str, float | None, bool, float | None, bool, str]] = {
-    "uplift.clip": ("float", 0, False, 0.5, False, "a number strictly between 0 and 0.5"),
-    "uplift.hidden": ("int", 1, True, None, False, "a whole number of at least 1"),
-}
-
-
-def _fmt_value(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def check_params(model_name: str, params: dict[str, Any]) -> list[str]:
-    """Plain-language problems of the hyper-parameter values ``params`` of ``model_name`` (empty
-    when they are all acceptable): the ranges the model enforces when it fits, checked up front."""
-    problems: list[str] = []
-    for name, value in params.items():
-        rule = MODEL_PARAM_RULES.get(f"{model_name}.{name}") or PARAM_RULES.get(name)
-        if rule is None or value is None:
-            continue
-        kind, low, low_in, high, high_in, text = rule
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        ok = number and math.isfinite(value) and (kind != "int" or float(value).is_integer())
-        if ok and low is not None:
-            ok = value >= low if low_in else value > low
-        if ok and high is not None:
-            ok = value <= high if high_in else value < high
-        if not ok:
-            problems.append(f"{model_name}: {name} = {_fmt_value(value)} is not allowed; it must be {text}.")
-    hidden, heads = params.get("hidden"), params.get("n_heads")
-    if (model_name.startswith("sasrec") and isinstance(hidden, int) and isinstance(heads, int) and hidden >= 2
-            and heads >= 1 and hidden % heads):
-        problems.append(f"{model_name}: hidden = {hidden} is not a multiple of n_heads = {heads}; each attention "
-                        f"head gets an equal share of the hidden width, so choose e.g. hidden = "
-                        f"{max(heads, hidden - hidden % heads)} or n_heads = "
-                        f"{max(d for d in range(1, heads + 1) if hidden % d == 0)}.")
-    if params.get("propensity") == "graph" and not params.get("propensity_features"):
-        problems.append(f"{model_name}: propensity = graph needs propensity_features: the covariate names of the "
-                        "causal graph's adjustment set for exposure -> purchase, such as item_popularity, "
-                        "user_activity.")
-    clip = params.get("clip")
-    if isinstance(clip, tuple):
-        if len(clip) != 2 or not all(math.isfinite(c) for c in clip) or not 0 < clip[0] <= clip[1] <= 1:
-            problems.append(f"{model_name}: clip = {', '.join(map(_fmt_value, clip))} is not allowed; it must be "
-                            "two numbers low, high with 0 < low <= high <= 1 (such as 0.02, 1).")
-    return problems
+check_params = param_checks  # the core's rules, shown before a run starts
 
 
 # ------------------------------------------------------------------------------------------ runs table

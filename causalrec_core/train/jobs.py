@@ -83,7 +83,10 @@ def start_run(store: Any, project_id: int, model: str, *, data: dict, params: di
     from causalrec_core.models.registry import make_model
 
     params = dict(params or {})
+    from causalrec_core.models.param_check import require_valid_params
+
     make_model(model, **params)  # unknown model or parameter -> ParameterError before anything is recorded
+    require_valid_params(model, params)  # and so does a value out of its range
     if device not in DEVICES:
         from causalrec_core.errors import invalid_choice
 

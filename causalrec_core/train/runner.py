@@ -194,6 +194,9 @@ def train_and_evaluate(
     if "random_state" in params:
         raise ParameterError("set the seed with seed=..., not params['random_state'].")
     model = make_model(model_name, **params)
+    from causalrec_core.models.param_check import require_valid_params
+
+    require_valid_params(model_name, params)
     if data is None:
         data = load_data(data_spec, log_options)
     tuning = None
@@ -243,6 +246,9 @@ def train_and_evaluate(
     }
     if tuning is not None:
         result["tuning"] = tuning
+    clip = getattr(model, "clip_report_", None)
+    if clip is not None:  # debiased models: how many propensities were clipped, and to what
+        result["clip_report"] = clip
     if run_path is not None and _rank() == 0:
         from causalrec_core.store.atomic import atomic_path, atomic_write_json
 

@@ -44,6 +44,10 @@ class ProgressWriter:
             try:
                 old = json.loads(self.path.read_text())
                 self.state["steps"] = old.get("steps", [])
+                if old.get("history"):
+                    self.state["history"] = old["history"]
+                if old.get("elapsed_s") is not None:
+                    self.state["elapsed_s"] = old["elapsed_s"]
                 self.state["started_at"] = old.get("started_at", self.state["started_at"])
             except (OSError, ValueError):
                 pass
@@ -127,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     metrics = dict(result["metrics"])
     metrics.update({"seconds": result["seconds"], "epochs": result["epochs"], "best_epoch": result["best_epoch"]})
+    if result.get("clip_report") is not None:
+        metrics["clip_report"] = result["clip_report"]
     writer.write(status="completed", metrics=result["metrics"])
     store.update_run(run_id, status="completed", pid=None, metrics=metrics, device=result["device"],
                      data_hash=result["data_hash"])

@@ -58,6 +58,9 @@ def test_train_bad_input_is_one_line(capsys, rating_csvs, tmp_path):
     code, _, err = run_cli(capsys, "train", "--model", "mf", "--train", str(train), "--test", str(test),
                            "--param", "dimension=3")
     assert code == 2 and "'dimension'" in err and "dim" in err
+    code, _, err = run_cli(capsys, "train", "--model", "mf", "--train", str(train), "--test", str(test),
+                           "--param", "lr=0")
+    assert code == 2 and "lr = 0 is not allowed" in err
     code, _, err = run_cli(capsys, "train", "--model", "mf", "--train", str(train))
     assert code == 2 and "--train and --test go together" in err
     code, _, err = run_cli(capsys, "train", "--model", "mf", "--train", str(tmp_path / "missing.csv"),

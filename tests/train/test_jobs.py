@@ -61,6 +61,8 @@ def test_bad_requests_record_nothing(setup):
         jobs.start_run(store, pid, "nope", data=spec)
     with pytest.raises(ParameterError, match="'dimension'"):
         jobs.start_run(store, pid, "mf", data=spec, params={"dimension": 4})
+    with pytest.raises(ParameterError, match="epochs = -2 is not allowed"):
+        jobs.start_run(store, pid, "mf", data=spec, params={"epochs": -2})
     with pytest.raises(ParameterError, match="device="):
         jobs.start_run(store, pid, "mf", data=spec, device="tpu")
     assert store.list_runs(pid) == []
