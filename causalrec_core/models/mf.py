@@ -155,7 +155,8 @@ class _MFBase(TorchRecommender):
         tr = data.train
         self._u = torch.as_tensor(tr.user, device=device)
         self._i = torch.as_tensor(tr.item, device=device)
-        self._y = torch.as_tensor((tr.value > data.threshold).astype(np.float32), device=device)
+        positive = tr.value > data.threshold if data.kind == "rating" else np.ones(len(tr), dtype=bool)
+        self._y = torch.as_tensor(positive.astype(np.float32), device=device)
         self._setup_extra(data, torch, device)
 
     def _setup_extra(self, data: RecData, torch: Any, device: Any) -> None:
@@ -249,9 +250,10 @@ class MF(_MFBase):
 
 class BPRMF(_MFBase):
     name = "bpr"
-    description = ("Bayesian personalised ranking MF: ranks each user's positive ratings above uniformly "
-                   "sampled items (implicit, not debiased).")
+    description = ("Bayesian personalised ranking MF (implicit feedback): ranks each user's positives (liked "
+                   "ratings, or logged clicks/carts/purchases) above uniformly sampled items; not debiased.")
     causal = False
+    kinds: ClassVar[tuple[str, ...]] = ("rating", "log")
 
     def _setup_extra(self, data: RecData, torch: Any, device: Any) -> None:
         pos = self._y > 0.5

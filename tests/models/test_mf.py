@@ -130,3 +130,24 @@ def test_unknown_test_user_still_scored():
     m = DRJLFeatures(random_state=0, **FAST).fit(d2)
     s = m.score(np.array([59, 0]), np.array([39, 39]))
     assert np.all(np.isfinite(s))
+
+
+def test_bpr_learns_implicit_feedback_from_a_log():
+    """BPR on log data (positives only): items co-liked within a user group rank above the rest."""
+    rng = np.random.default_rng(0)
+    n_users, n_items = 120, 40
+    group = rng.integers(0, 2, n_users)
+    users, items = [], []
+    for u in range(n_users):
+        liked = rng.choice(np.arange(20) + 20 * group[u], size=6, replace=False)
+        users += [u] * 6
+        items += list(liked)
+    tr = Interactions(np.array(users), np.array(items), np.ones(len(users)), n_users, n_items)
+    data = RecData("log", tr, np.arange(n_users), np.arange(n_items))
+    m = BPRMF(dim=8, lr=0.05, epochs=30, random_state=0, device="cpu").fit(data)
+    scores = m.score_all(np.arange(n_users))
+    own = np.where(group[:, None] == 0, scores[:, :20].mean(1)[:, None], scores[:, 20:].mean(1)[:, None])[:, 0]
+    other = np.where(group[:, None] == 0, scores[:, 20:].mean(1)[:, None], scores[:, :20].mean(1)[:, None])[:, 0]
+    assert (own > other).mean() > 0.9
+    recs = m.recommend(0, k=5)
+    assert len(recs) == 5 and not set(recs["item_idx"]) & set(tr.item[tr.user == 0])
