@@ -22,7 +22,12 @@ TERMINAL = ("completed", "failed", "cancelled")
 #: parameters set once for all models (the seed and device widgets), not per model
 SHARED_PARAMS = ("random_state", "device")
 METRIC_NAMES = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hr@10": "HR@10", "auc": "AUC",
-                "ndcg@5": "NDCG@5", "recall@5": "Recall@5", "mse": "MSE"}
+                "ndcg@5": "NDCG@5", "recall@5": "Recall@5", "mse": "MSE",
+                "ndcg@10_ips": "NDCG@10 (IPS, unbiased)", "recall@10_ips": "Recall@10 (IPS, unbiased)"}
+#: what the inverse-propensity-scored metrics estimate, and under which assumption (one line each)
+IPS_HELP = ("estimates the metric under uniform exposure (as if every item had been equally likely to be observed): "
+            "SNIPS-weighted by 1/propensity of each test positive ({propensity}, clipped at {clip}, {n_clipped} "
+            "clipped); assumes every pair could be observed and the propensities are right")
 STATUS_ICONS = {"queued": "◷ queued", "running": "▶ running", "completed": "✔ completed", "failed": "✖ failed",
                 "cancelled": "■ cancelled"}
 
@@ -301,6 +306,11 @@ def _users_text(run: Any) -> str:
 
 def metric_label(key: str, run: Any) -> str:
     name = METRIC_NAMES.get(key, key)
+    if key.endswith("_ips"):
+        ips = (run.metrics or {}).get("ips") or {}
+        help_text = IPS_HELP.format(propensity=ips.get("propensity", "propensity"), clip=ips.get("clip", "?"),
+                                    n_clipped=ips.get("n_clipped", "?"))
+        return f"{name} on {split_text(run)}, {_users_text(run)}: {help_text}; 95% bootstrap CI"
     return f"{name} on {split_text(run)}, {_users_text(run)}, 95% bootstrap CI"
 
 
@@ -309,8 +319,9 @@ METRICS_ASSUMPTION = (
     "The test part is the logged behaviour as it happened: these figures estimate how well the model predicts what "
     "users did next under the recommender that logged the data (observational, not debiased), assuming the test "
     "period behaves like the training period. A causal model's gain from debiasing may therefore not show fully "
-    "here. Intervals: 95% percentile bootstrap over the test users (seeded by the run's seed). Items a user had "
-    "in training are excluded from their top-10.")
+    "here; the IPS rows reweight the test positives towards uniform exposure to estimate it. Intervals: 95% "
+    "percentile bootstrap over the test users (seeded by the run's seed). Items a user had in training are "
+    "excluded from their top-10.")
 
 
 def test_metrics_frame(run: Any) -> pd.DataFrame:

@@ -156,6 +156,36 @@ def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> di
             for key in ("ndcg@10", "recall@10", "hr@10"):
                 _, lo, hi = mean_ci(m["per_user"][key], seed=seed)
                 intervals[key] = [lo, hi]
+        # unbiased (MNAR -> MAR) estimate: SNIPS-weighted by the propensity that a test positive was observed
+        from causalrec_core.evaluate.unbiased import POPULARITY_LABEL, ips_topk_metrics, item_observation_propensity
+
+        logged = t.propensity  # the log's propensity column on the test rows, else the exposures table's
+        e = data.exposures
+        if logged is None and e is not None and e.propensity is not None and len(e):
+            ekey = e.user * data.n_items + e.item
+            order = np.argsort(ekey, kind="stable")
+            tkey = t.user * data.n_items + t.item
+            pos = np.clip(np.searchsorted(ekey[order], tkey), 0, len(ekey) - 1)
+            found = ekey[order][pos] == tkey
+            logged = np.where(found, e.propensity[order][pos], np.nan)
+        if logged is not None and not (np.all(np.isfinite(logged)) and np.all((logged > 0) & (logged <= 1))):
+            logged = None  # some test pairs have no logged propensity: the popularity form for all of them
+        if logged is not None:
+            lookup = dict(zip((t.user * data.n_items + t.item).tolist(), logged.tolist(), strict=True))
+            n = data.n_items
+            propensity: Any = lambda users, items: np.array([lookup[k] for k in (users * n + items).tolist()])  # noqa: E731
+            label = "logged"
+        else:
+            propensity, label = item_observation_propensity(data.train, data.n_items, eta=0.5), POPULARITY_LABEL
+        ips = ips_topk_metrics(model, t, exclude=data.train, propensity=propensity, k=10, clip=0.05, per_user=ci)
+        out["ndcg@10_ips"] = ips["ndcg@10_ips"]
+        out["recall@10_ips"] = ips["recall@10_ips"]
+        out["ips"] = {"propensity": label, "estimator": ips["estimator"], "clip": ips["clip"]["clip"],
+                      "n_clipped": ips["clip"]["n_clipped"], "n_pairs": ips["n_pairs"]}
+        if ci:
+            for key in ("ndcg@10_ips", "recall@10_ips"):
+                _, lo, hi = mean_ci(ips["per_user"][key], seed=seed)
+                intervals[key] = [lo, hi]
         from causalrec_core.evaluate.beyond import beyond_accuracy, recommendation_matrix
 
         recs = recommendation_matrix(model, m["per_user"]["user"], k=10, exclude=data.train)
