@@ -278,7 +278,7 @@ def test_segment_report_subsamples_and_scores_held_out_units() -> None:
     assert rep["qini"] is not None and rep["auuc"] > 0
     assert any("subsample of 1,000" in n for n in rep["notes"]) and any("held-out" in n for n in rep["notes"])
     small = segment_report("t_learner", d["X"][:500], d["t"][:500], d["y"][:500], seg[:500], base_learner="linear")
-    assert small["qini"] is None and small["n_fit"] == 500 and any("no Qini" in n for n in small["notes"])
+    assert small["qini"] is None and small["n_fit"] == 500 and any("No Qini" in n for n in small["notes"])
 
 
 def test_neural_lr_schedule_is_validated(synth: dict[str, np.ndarray]) -> None:
