@@ -65,7 +65,7 @@ def test_each_model_beats_random(cls, data):
     # score_all agrees with score
     assert np.allclose(scores[2], m.score(np.full(data.n_items, 2), np.arange(data.n_items)), atol=1e-4)
     assert m.history_ and m.best_epoch_ >= 1
-    assert cls.name and cls.description and cls.kinds == ("rating",)
+    assert cls.name and cls.description and "rating" in cls.kinds
     assert cls.causal == (cls in (MFIPS, MFSNIPS, DRJL, DRJLFeatures))
     if cls.causal:
         assert set(m.clip_report_) >= {"low", "high", "n_clipped"}
