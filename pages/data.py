@@ -17,7 +17,7 @@ from causalrec_core.data.io import DELIMITERS, ENCODINGS
 from causalrec_core.data.mapping import canonical_event
 from causalrec_core.data.schema import CANONICAL_EVENTS, ROLES
 from ui import charts
-from ui.common import flash, md, user_errors
+from ui.common import dataset_picker, flash, md, user_errors
 from ui.state import get_state, get_store
 from ui.uploads import detect, save_upload
 
@@ -158,26 +158,11 @@ with st.expander("Import a behaviour log", expanded=not datasets):
 # ---------------------------------------------------------------------------------------------
 # Profile of a dataset
 # ---------------------------------------------------------------------------------------------
-datasets = store.list_datasets(project.id)
-if not datasets:
+ds = dataset_picker(store, project.id, state, key="dataset_picker",
+                    format_func=lambda d: f"{d.name} ({d.n_rows:,} events)")
+if ds is None:
     st.info("No dataset in this project yet: import a log above.")
     st.stop()
-ids = [d.id for d in datasets]
-if state.dataset_id not in ids:
-    state.dataset_id = ids[-1]
-by_id = {d.id: d for d in datasets}
-
-
-def _picked_dataset() -> None:
-    state.dataset_id = st.session_state["dataset_picker"]
-
-
-# The app state is the source of truth (an import selects the new dataset): sync the widget to it,
-# or the widget would keep showing (and re-select) the dataset picked before.
-st.session_state["dataset_picker"] = state.dataset_id
-st.selectbox("Dataset", ids, key="dataset_picker", on_change=_picked_dataset,
-             format_func=lambda i: f"{by_id[i].name} ({by_id[i].n_rows:,} events)")
-ds = by_id[state.dataset_id]
 p = ds.profile
 
 st.subheader(f"Profile of {md(ds.name)}")

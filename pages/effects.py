@@ -23,7 +23,7 @@ from causalrec_core.errors import ParameterError
 from causalrec_core.graph import model
 from ui import charts
 from ui import effects_view as ev
-from ui.common import flash, md, user_errors
+from ui.common import dataset_picker, flash, md, user_errors
 from ui.state import get_state, get_store
 
 store = get_store()
@@ -59,26 +59,15 @@ if state.project_id is None:
     st.info("Open or create a project on the Home page first.")
     st.stop()
 project = store.get_project(state.project_id)
-datasets = store.list_datasets(project.id)
-if not datasets:
-    st.info("This project has no dataset yet: import one on the Data page.")
-    st.stop()
-ids = [d.id for d in datasets]
-if state.dataset_id not in ids:
-    state.dataset_id = ids[-1]
-by_id = {d.id: d for d in datasets}
-
-
-def _picked_dataset() -> None:
-    state.dataset_id = ss["effects_dataset_picker"]
+def _clear_results() -> None:
     for key in (RESULT, REFUTE, HETERO):
         ss.pop(key, None)
 
 
-ss["effects_dataset_picker"] = state.dataset_id
-st.selectbox("Dataset", ids, key="effects_dataset_picker", format_func=lambda i: by_id[i].name,
-             on_change=_picked_dataset)
-ds = by_id[state.dataset_id]
+ds = dataset_picker(store, project.id, state, key="effects_dataset_picker", on_pick=_clear_results)
+if ds is None:
+    st.info("This project has no dataset yet: import one on the Data page.")
+    st.stop()
 root = str(store.root)
 st.caption(f"Project: {md(project.name)}. Each estimator estimates the ATE, the average change in the outcome if "
            "every unit were treated rather than none, adjusting for the chosen covariates.")

@@ -17,7 +17,7 @@ import streamlit as st
 from causalrec_core.errors import CausalRecError, GraphError
 from causalrec_core.graph import formats, model, templates
 from ui import graph_editor as ge
-from ui.common import flash, md, user_errors
+from ui.common import dataset_picker, flash, md, user_errors
 from ui.state import get_state, get_store
 
 store = get_store()
@@ -103,23 +103,9 @@ if ss.get(PROJECT) != project.id:  # another project: its own graph (the most re
             obj = store.load_object(project.id, "graph", latest.name)
             _load(model.from_dict(obj.payload), obj.name, f"saved graph '{obj.name}', version {obj.version}", True)
 
-datasets = store.list_datasets(project.id)
-ds = None
 top = st.columns([2, 3])
-if datasets:
-    ids = [d.id for d in datasets]
-    if state.dataset_id not in ids:
-        state.dataset_id = ids[-1]
-    by_id = {d.id: d for d in datasets}
-
-    def _picked_dataset() -> None:
-        state.dataset_id = ss["graph_dataset_picker"]
-        ss.pop(TESTS, None)
-
-    ss["graph_dataset_picker"] = state.dataset_id
-    top[0].selectbox("Dataset (columns to bind, data to test)", ids, key="graph_dataset_picker",
-                     format_func=lambda i: by_id[i].name, on_change=_picked_dataset)
-    ds = by_id[state.dataset_id]
+ds = dataset_picker(store, project.id, state, key="graph_dataset_picker", container=top[0],
+                    label="Dataset (columns to bind, data to test)", on_pick=lambda: ss.pop(TESTS, None))
 top[1].caption(f"Project: {md(project.name)}. A causal graph says which variable causes which; the page "
                "checks it is acyclic, finds how the effect of the treatment on the outcome is identified, "
                "and tests what the graph implies against the data.")

@@ -14,7 +14,7 @@ from causalrec_core.errors import ParameterError
 from causalrec_core.models.base import DEVICES
 from causalrec_core.train import jobs
 from ui import train_view as tv
-from ui.common import flash, md, user_errors
+from ui.common import dataset_picker, flash, md, user_errors
 from ui.state import get_state, get_store
 
 store = get_store()
@@ -35,22 +35,11 @@ st.caption(md(f"Project: {project.name}. Every run trains in a separate worker p
               "other pages, and runs survive a restart of the app."))
 
 # ---------------------------------------------------------------------------------------------- new runs
-datasets = store.list_datasets(project.id)
 st.subheader("New training runs")
-if not datasets:
+ds = dataset_picker(store, project.id, state, key="train_dataset")
+if ds is None:
     st.info("This project has no dataset yet: import a behaviour log on the Data page.")
 else:
-    ids = [d.id for d in datasets]
-    if state.dataset_id not in ids:
-        state.dataset_id = ids[-1]
-    by_id = {d.id: d for d in datasets}
-
-    def _picked_dataset() -> None:
-        state.dataset_id = ss["train_dataset"]
-
-    ss["train_dataset"] = state.dataset_id
-    st.selectbox("Dataset", ids, key="train_dataset", format_func=lambda i: by_id[i].name, on_change=_picked_dataset)
-    ds = by_id[state.dataset_id]
     if "events" not in ds.tables:
         st.info("Training needs a behaviour log (an events table); this dataset has none. Import one on the Data page.")
     else:

@@ -52,3 +52,31 @@ def flash() -> None:
     if state.flash:
         st.success(state.flash)
         state.flash = None
+
+
+def dataset_picker(store, project_id: int, state, *, key: str, label: str = "Dataset", container=None,
+                   on_pick=None, format_func=None):
+    """The project's dataset selectbox, synced with the app state (the newest by default).
+
+    The app state is the source of truth (an import selects the new dataset), so the widget is set
+    from it on every run; picking another dataset updates the state and calls ``on_pick``.
+    ``format_func`` gets a DatasetInfo and returns its label (default: the name).
+    Returns the chosen DatasetInfo, or None when the project has no dataset.
+    """
+    datasets = store.list_datasets(project_id)
+    if not datasets:
+        return None
+    ids = [d.id for d in datasets]
+    if state.dataset_id not in ids:
+        state.dataset_id = ids[-1]
+    by_id = {d.id: d for d in datasets}
+
+    def _picked() -> None:
+        state.dataset_id = st.session_state[key]
+        if on_pick is not None:
+            on_pick()
+
+    st.session_state[key] = state.dataset_id
+    label_of = format_func or (lambda d: d.name)
+    (container or st).selectbox(label, ids, key=key, on_change=_picked, format_func=lambda i: label_of(by_id[i]))
+    return by_id[state.dataset_id]
