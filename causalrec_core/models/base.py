@@ -302,7 +302,7 @@ class TorchRecommender(Recommender):
             return {}
         from causalrec_core.evaluate.metrics import rating_metrics, topk_metrics
 
-        self._set_eval(True)
+        self._inference_mode(True)
         try:
             if data.kind == "rating":
                 v = data.valid
@@ -312,14 +312,14 @@ class TorchRecommender(Recommender):
             m = topk_metrics(self, data.valid, exclude=data.train, k=10, max_users=2000, seed=0)
             return {"ndcg@10": m["ndcg@10"], "recall@10": m["recall@10"]}
         finally:
-            self._set_eval(False)
+            self._inference_mode(False)
 
     def _monitor_key(self, data: RecData) -> str:
         if self.monitor != "auto":
             return self.monitor
         return "auc" if data.kind == "rating" else "ndcg@10"
 
-    def _set_eval(self, flag: bool) -> None:
+    def _inference_mode(self, flag: bool) -> None:
         for m in getattr(self, "modules_", {}).values():
             m.train(not flag)
 
@@ -434,7 +434,7 @@ class TorchRecommender(Recommender):
 
             ec = EpochContext(torch=torch, device=device, epoch=epoch, seed=seed, rank=rank, world=world, ctx=ctx,
                               on_step=on_step)
-            self._set_eval(False)
+            self._inference_mode(False)
             extra = self._train_epoch(data, ec) or {}
             if ec.cancelled:
                 cancelled = True
@@ -477,14 +477,14 @@ class TorchRecommender(Recommender):
         self.monitor_ = monitor
         self.best_val_ = best_val if best_epoch >= 0 else None
         if cancelled:
-            self._set_eval(True)
+            self._inference_mode(True)
             raise TrainingCancelled(
                 f"training was cancelled after {len(history)} epoch(s); resume to continue from the checkpoint."
             )
         if best_state is not None:
             for k, sd in best_state.items():
                 self.modules_[k].load_state_dict(sd)
-        self._set_eval(True)
+        self._inference_mode(True)
         self._wrapped = {}
         self.seconds_ = time.perf_counter() - t_start
         return self
@@ -502,7 +502,7 @@ class TorchRecommender(Recommender):
         self._wrapped = {}
         for k, sd in state.items():
             self.modules_[k].load_state_dict(sd)
-        self._set_eval(True)
+        self._inference_mode(True)
         return self
 
     def state_dict(self) -> dict:

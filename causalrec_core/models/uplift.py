@@ -222,12 +222,12 @@ class UpliftRecommender(TorchRecommender):
         if self.n_valid_ == 0:
             return {}
         torch = self._torch
-        self._set_eval(True)
+        self._inference_mode(True)
         try:
             with torch.no_grad():
                 loss = float(self._loss(self.modules_["net"], self._val).item())
         finally:
-            self._set_eval(False)
+            self._inference_mode(False)
         return {"neg_ipw_logloss": -loss}
 
     # -- prediction -----------------------------------------------------------------------
