@@ -12,7 +12,8 @@ Protocol (the one of the public DR-JL / ESCM² code behind the published Coat fi
   (``metrics.rating_metrics(no_positive='one')``); MSE of the predicted probability on the 0/1 labels.
 * Hyper-parameters are chosen ONLY on a validation slice of the biased train
   (``validation_slice(fraction=0.1, seed=0)``): every model family runs a small grid (``causalrec_core.train.tune.DEFAULT_GRIDS``),
-  model seed 0, and keeps the configuration with the best validation AUC. The test set plays no part
+  model seed 0, and keeps the configuration with the best validation monitor (AUC; IPS-weighted AUC for
+  the debiased models). The test set plays no part
   in choosing anything. Each of the 10 seeds then trains the chosen configuration on its own
   validation slice (``validation_slice(seed=s)``; the slice drives early stopping) with model seed s.
 
@@ -74,7 +75,8 @@ def _test_metrics(model, data) -> dict:
 
 
 def tune(name: str, fixed: dict, data) -> tuple[dict, list]:
-    """Best grid configuration by validation AUC on the biased validation slice (test unused)."""
+    """Best grid configuration by the model's validation monitor on the biased validation slice (test
+    unused): AUC for the naive models, the inverse-propensity-weighted AUC for the debiased ones."""
     from causalrec_core.models.coat import validation_slice
     from causalrec_core.train.tune import tune as core_tune
 
@@ -176,7 +178,9 @@ def main() -> None:
         "users out instead); MSE of the predicted probability on the 0/1 labels. Mean ± sd over 10 seeds.",
         "",
         "Tuning uses the biased train only: each family runs the grid " + grid + " on",
-        "`validation_slice(fraction=0.1, seed=0)` (model seed 0) and keeps the best validation AUC; the test",
+        "`validation_slice(fraction=0.1, seed=0)` (model seed 0) and keeps the best validation monitor — AUC for",
+        "the naive models, and for the debiased ones the AUC weighted by 1/p from their own clipped propensity",
+        "model (`ips_auc`: selecting a debiased model with a biased metric would undo it); the test",
         "set is never looked at while choosing. Seed s then trains the chosen configuration on",
         "`validation_slice(seed=s)` (its 10% slice drives early stopping, patience 5) with model seed s.",
         "Debiased models use `PropensityModel(method='auto')` → 'popularity' (logistic regression of",

@@ -25,11 +25,19 @@ __all__ = ["NO_POSITIVE", "auc_score", "mean_ci", "rating_metrics", "topk_metric
 NO_POSITIVE: tuple[str, ...] = ("skip", "one")
 
 
-def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC with ties counted one half (Mann-Whitney); NaN when only one class is present."""
+def auc_score(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """ROC AUC with ties counted one half (Mann-Whitney); NaN when only one class is present.
+
+    ``weights`` (one non-negative weight per pair, e.g. inverse propensities) give the weighted
+    Mann-Whitney statistic ``sum_{pos p, neg n} w_p w_n ([s_p > s_n] + [s_p == s_n] / 2)
+    / (sum w_p * sum w_n)``; integer weights equal the AUC of the data with each row repeated that
+    many times. NaN when either class has zero total weight.
+    """
     labels = np.asarray(labels, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
     pos = labels > 0.5
+    if weights is not None:
+        return _weighted_auc(pos, scores, weights)
     n_pos = int(pos.sum())
     n_neg = len(labels) - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -38,6 +46,24 @@ def auc_score(labels: np.ndarray, scores: np.ndarray) -> float:
 
     ranks = rankdata(scores)
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def _weighted_auc(pos: np.ndarray, scores: np.ndarray, weights: Any) -> float:
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != scores.shape or pos.shape != scores.shape:
+        raise ParameterError(f"labels, scores and weights must have one length; got {len(pos)}, {len(scores)}, "
+                             f"{w.size}.")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        bad = int((~np.isfinite(w) | (w < 0)).sum())
+        raise ParameterError(f"weights hold {bad} non-finite or negative values: they must be finite numbers >= 0.")
+    w_pos, w_neg = float(w[pos].sum()), float(w[~pos].sum())
+    if w_pos <= 0 or w_neg <= 0:
+        return float("nan")
+    uniq, group = np.unique(scores, return_inverse=True)
+    neg_by = np.bincount(group, weights=np.where(pos, 0.0, w), minlength=len(uniq))
+    pos_by = np.bincount(group, weights=np.where(pos, w, 0.0), minlength=len(uniq))
+    neg_below = np.cumsum(neg_by) - neg_by  # negative weight with a strictly lower score
+    return float((pos_by * (neg_below + 0.5 * neg_by)).sum() / (w_pos * w_neg))
 
 
 def _discounts(k: int) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Rating data (e.g. Coat): the slice is a seeded 10% of the biased (MNAR) training ratings
 (``validation_slice(data, 0.1, seed=tune_seed)``); each configuration of a small grid is fitted on
-the rest and scored by its best validation metric (AUC for ratings, NDCG@10 for logs) reached
-during early stopping. The winner is then trained as usual. The test split plays no part.
+the rest and scored by its best validation monitor reached during early stopping (AUC for ratings —
+the inverse-propensity-weighted AUC for the debiased models — and NDCG@10 for logs). The winner is then trained as usual. The test split plays no part.
 """
 
 from __future__ import annotations

@@ -206,3 +206,38 @@ def test_mean_ci_ignores_nan_and_handles_empty():
     assert mean == 2.0 and 1.0 <= lo <= hi <= 3.0
     assert all(math.isnan(x) for x in mean_ci([np.nan]))
     assert mean_ci([2.0, 2.0, 2.0]) == (2.0, 2.0, 2.0)
+
+
+# -- weighted auc --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_weighted_auc_unit_weights_equal_unweighted(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 300)
+    s = rng.integers(0, 6, 300).astype(float) + 0.3 * y  # with ties
+    assert auc_score(y, s, weights=np.ones(300)) == pytest.approx(auc_score(y, s), abs=1e-12)
+    assert auc_score(y, s, weights=np.full(300, 2.5)) == pytest.approx(auc_score(y, s), abs=1e-12)
+    assert auc_score(y, s, weights=None) == auc_score(y, s)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_weighted_auc_equals_auc_of_duplicated_rows(seed):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 200)
+    s = rng.integers(0, 5, 200).astype(float) + 0.5 * y
+    w = rng.integers(0, 4, 200)  # 0 drops the row
+    rep = np.repeat(np.arange(200), w)
+    assert auc_score(y, s, weights=w) == pytest.approx(auc_score(y[rep], s[rep]), abs=1e-12)
+    assert auc_score(y, s, weights=w) == pytest.approx(roc_auc_score(y, s, sample_weight=w), abs=1e-12)
+
+
+def test_weighted_auc_hand_value_and_errors():
+    # pos 0.9 (w=1), pos 0.2 (w=3); neg 0.5 (w=2), neg 0.2 (w=1): (1*3 + 3*0.5) / (4*3)
+    assert auc_score([1, 1, 0, 0], [0.9, 0.2, 0.5, 0.2], weights=[1, 3, 2, 1]) == pytest.approx(4.5 / 12)
+    assert math.isnan(auc_score([1, 0], [0.3, 0.1], weights=[1, 0]))
+    with pytest.raises(ParameterError, match="weights"):
+        auc_score([1, 0], [0.3, 0.1], weights=[1, -1])
+    with pytest.raises(ParameterError, match="weights"):
+        auc_score([1, 0], [0.3, 0.1], weights=[1, np.nan])
+    with pytest.raises(ParameterError, match="one length"):
+        auc_score([1, 0], [0.3, 0.1], weights=[1, 1, 1])

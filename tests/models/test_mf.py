@@ -151,3 +151,42 @@ def test_bpr_learns_implicit_feedback_from_a_log():
     assert (own > other).mean() > 0.9
     recs = m.recommend(0, k=5)
     assert len(recs) == 5 and not set(recs["item_idx"]) & set(tr.item[tr.user == 0])
+
+
+@pytest.mark.parametrize("cls", [MFIPS, MFSNIPS, DRJL, DRJLFeatures], ids=lambda c: c.name)
+def test_debiased_models_early_stop_on_ips_auc(cls, data):
+    """The debiased models validate with the inverse-propensity-weighted AUC of the validation slice (not the
+    plain, biased AUC) and early-stop / report best_val_ (what tune() ranks by) on it."""
+    m = cls(random_state=0, **FAST).fit(data)
+    assert m.monitor_ == "ips_auc"
+    h = m.history_
+    assert all({"val_ips_auc", "val_ips_ndcg@5", "val_auc", "val_ndcg@5"} <= set(r) for r in h)
+    ips = [r["val_ips_auc"] for r in h]
+    assert m.best_val_ == pytest.approx(max(ips))
+    assert m.best_epoch_ == h[int(np.argmax(ips))]["epoch"]
+    # stopped patience epochs after the best ips_auc, unless it ran all epochs
+    assert len(h) == FAST["epochs"] or len(h) == m.best_epoch_ + FAST["patience"]
+    # weights are 1 / the clipped propensities of the same fitted model ('auto' -> logged here)
+    v = data.valid
+    assert m.propensity_method_ == "logged"
+    expected = 1.0 / np.clip(v.propensity, *m.clip)
+    assert np.allclose(m._valid_w, expected)
+    from causalrec_core.evaluate.metrics import auc_score
+
+    y = (v.value > data.threshold).astype(float)
+    final = auc_score(y, m.score(v.user, v.item), weights=expected)
+    assert final == pytest.approx(m.best_val_, abs=1e-6)  # the best weights are restored
+
+
+def test_ips_validation_with_popularity_propensities(data):
+    m = MFIPS(propensity="popularity", random_state=0, **FAST).fit(data)
+    v = data.valid
+    assert m.propensity_method_ == "popularity"
+    assert np.allclose(m._valid_w, 1.0 / m.propensity_model_.predict(v.user, v.item))
+    assert np.all(m._valid_w <= 1.0 / m.clip[0] + 1e-9)
+    assert "val_ips_auc" in m.history_[0] and m.monitor_ == "ips_auc"
+
+
+def test_naive_models_keep_plain_auc_monitor(data):
+    m = MF(random_state=0, **FAST).fit(data)
+    assert m.monitor_ == "auc" and "val_ips_auc" not in m.history_[0]
