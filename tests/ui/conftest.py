@@ -15,3 +15,18 @@ def workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("CAUSALREC_HOME", str(tmp_path / "ws"))
     monkeypatch.chdir(ROOT)
     yield tmp_path / "ws"
+
+
+APP = str(ROOT / "app.py")
+
+
+def open_page(page: str, timeout: float = 180):
+    """The app run once (sample project created), then switched to ``page`` (e.g. 'pages/train.py')."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at

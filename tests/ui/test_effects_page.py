@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from causalrec_core.store import ProjectStore
+from tests.ui.conftest import open_page
 from ui.common import md
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,12 +19,7 @@ PAGE = "pages/effects.py"
 
 
 def _effects_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE)
 
 
 def test_effects_page_loads_with_defaults(workspace):

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from causalrec_core.sample import ensure_sample_project
 from causalrec_core.store import ProjectStore
 from causalrec_core.train import jobs
+from tests.ui.conftest import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -18,12 +19,7 @@ PAGE = "pages/recommend.py"
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from causalrec_core.models.param_help import describe_param
 from causalrec_core.models.registry import list_models
 from causalrec_core.store import ProjectStore
 from causalrec_core.train import jobs
+from tests.ui.conftest import open_page
 from ui import train_view as tv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,12 +23,7 @@ PAGE = "pages/train.py"
 
 
 def _train_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page(PAGE)
 
 
 def _project(workspace):
