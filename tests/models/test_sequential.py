@@ -17,12 +17,7 @@ N_USERS, N_ITEMS = 240, 30
 SMALL = dict(max_len=12, hidden=16, n_layers=1, n_heads=2, dropout=0.1, lr=0.01, batch_size=64, device="cpu")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def successor_data(seed: int = 0, cold_items: int = 2, cold_users: int = 3) -> RecData:

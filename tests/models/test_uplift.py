@@ -25,12 +25,7 @@ from causalrec_core.models.uplift import UpliftRecommender  # noqa: E402
 PAIRS = Path(__file__).resolve().parents[2] / "sample_data" / "pairs.parquet"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def pairs_data(propensity: bool = True, naive: bool = False) -> tuple[RecData, pd.DataFrame, np.ndarray, np.ndarray]:
