@@ -358,24 +358,8 @@ class MFIPS(_DebiasedBase):
     name = "mf-ips"
     description = ("MF trained on the inverse-propensity-weighted loss over all user-item pairs: an unbiased "
                    "estimate of the loss on fully observed (missing-at-random) ratings.")
-
-    def _train_epoch(self, data: RecData, ec: EpochContext) -> dict:
-        F = self._torch.nn.functional
-        for b in ec.batches(len(self._u), int(self.batch_size)):
-            b = self._torch.as_tensor(b, device=self._dev)
-            with ec.autocast():
-                s = self.net("net")(self._u[b], self._i[b]).float()
-            e = F.binary_cross_entropy_with_logits(s, self._y[b], reduction="none")
-            loss = (e * self._w[b]).mean() * self._obs_rate
-            self._step("net", loss)
-            ec.report(loss)
-        return {}
-
-
-class MFSNIPS(_DebiasedBase):
-    name = "mf-snips"
-    description = ("MF trained on the self-normalised inverse-propensity loss: IPS divided by the sum of "
-                   "the weights, trading a little bias for much less variance.")
+    #: divide by the batch's sum of weights (SNIPS) instead of scaling by the observation rate (IPS)
+    _self_normalise: ClassVar[bool] = False
 
     def _train_epoch(self, data: RecData, ec: EpochContext) -> dict:
         F = self._torch.nn.functional
@@ -385,10 +369,17 @@ class MFSNIPS(_DebiasedBase):
                 s = self.net("net")(self._u[b], self._i[b]).float()
             e = F.binary_cross_entropy_with_logits(s, self._y[b], reduction="none")
             w = self._w[b]
-            loss = (e * w).sum() / w.sum()
+            loss = (e * w).sum() / w.sum() if self._self_normalise else (e * w).mean() * self._obs_rate
             self._step("net", loss)
             ec.report(loss)
         return {}
+
+
+class MFSNIPS(MFIPS):
+    name = "mf-snips"
+    description = ("MF trained on the self-normalised inverse-propensity loss: IPS divided by the sum of "
+                   "the weights, trading a little bias for much less variance.")
+    _self_normalise = True
 
 
 class DRJL(_DebiasedBase):
