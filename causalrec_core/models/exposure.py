@@ -41,7 +41,7 @@ import pandas as pd
 from causalrec_core.errors import DataError, GraphError, NotFittedError, ParameterError, out_of_range
 from causalrec_core.evaluate.metrics import auc_score
 from causalrec_core.models.data import RecData
-from causalrec_core.models.propensity import ridge_logistic
+from causalrec_core.models.propensity import check_clip, ridge_logistic
 from causalrec_core.params import ParamsMixin
 
 __all__ = ["DEFAULT_FEATURES", "PROPENSITY_SOURCES", "ExposurePropensity", "clip_counts", "covariate_tables",
@@ -246,12 +246,7 @@ class ExposurePropensity(ParamsMixin):
 
     # -- checks ---------------------------------------------------------------------------
     def _check(self) -> tuple[float, float]:
-        try:
-            lo, hi = (float(x) for x in self.clip)
-        except (TypeError, ValueError):
-            raise out_of_range("clip", self.clip, "a pair (low, high) with 0 < low < high <= 1") from None
-        if not 0.0 < lo < hi <= 1.0:
-            raise out_of_range("clip", self.clip, "a pair (low, high) with 0 < low < high <= 1")
+        lo, hi = check_clip(self.clip)
         if not (isinstance(self.l2, (int, float)) and not isinstance(self.l2, bool) and self.l2 >= 0):
             raise out_of_range("l2", self.l2, "a number >= 0")
         if not (isinstance(self.holdout, (int, float)) and 0.0 <= float(self.holdout) < 0.5):

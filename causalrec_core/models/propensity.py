@@ -58,6 +58,17 @@ def ridge_logistic(A: np.ndarray, y: np.ndarray, l2: float, *, w: np.ndarray | N
     return beta, iters, False
 
 
+def check_clip(clip: object, param: str = "clip") -> tuple[float, float]:
+    """A propensity clipping range (low, high) with 0 < low < high <= 1, as floats."""
+    try:
+        lo, hi = (float(x) for x in clip)
+    except (TypeError, ValueError):
+        raise out_of_range(param, clip, "a pair (low, high) with 0 < low < high <= 1") from None
+    if not 0.0 < lo < hi <= 1.0:
+        raise out_of_range(param, clip, "a pair (low, high) with 0 < low < high <= 1")
+    return lo, hi
+
+
 class PropensityModel(ParamsMixin):
     """Estimates and clips P(O=1 | u, i); see the module docstring for the methods."""
 
@@ -73,12 +84,7 @@ class PropensityModel(ParamsMixin):
     def _check(self) -> tuple[float, float]:
         if self.method not in PROPENSITY_METHODS:
             raise invalid_choice("method", self.method, PROPENSITY_METHODS)
-        try:
-            lo, hi = (float(x) for x in self.clip)
-        except (TypeError, ValueError):
-            raise out_of_range("clip", self.clip, "a pair (low, high) with 0 < low < high <= 1") from None
-        if not 0.0 < lo < hi <= 1.0:
-            raise out_of_range("clip", self.clip, "a pair (low, high) with 0 < low < high <= 1")
+        lo, hi = check_clip(self.clip)
         return lo, hi
 
     def fit(self, data: RecData) -> PropensityModel:
