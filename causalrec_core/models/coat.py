@@ -7,11 +7,15 @@
 * :func:`load_rating_csv` — any ``user,item,rating`` CSV pair (header optional, ids any strings).
 * :func:`validation_slice` — a validation part carved out of the biased train, for tuning; the
   test set is never used to choose anything.
+* :func:`with_mar_sample` — a small randomised (MAR) sample for the naive-Bayes propensities: given
+  as its own file, or carved as a seeded fraction out of the randomised test, in which case those
+  pairs leave the test set (they are never both used for the propensities and evaluated on).
 """
 
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +23,7 @@ import numpy as np
 from causalrec_core.errors import DataError, out_of_range
 from causalrec_core.models.data import Interactions, RecData
 
-__all__ = ["load_coat", "load_rating_csv", "validation_slice"]
+__all__ = ["load_coat", "load_rating_csv", "validation_slice", "with_mar_sample"]
 
 
 def _read_matrix(path: Path, shape: tuple[int, int] | None = None, what: str = "numbers") -> np.ndarray:
@@ -128,25 +132,35 @@ def _read_rating_csv(path: Path) -> list[tuple[str, str, float, int]]:
 
 
 def load_rating_csv(train_path: str | Path, test_path: str | Path | None = None, *,
-                    threshold: float = 3.0, name: str = "") -> RecData:
+                    threshold: float = 3.0, name: str = "", mar_path: str | Path | None = None) -> RecData:
     """Ratings from ``user,item,rating`` CSV files (header row optional; ids are kept as strings).
 
     Users and items are indexed in order of first appearance, train first; test users or items
     never seen in train get indexes too (``meta['cold_users']`` / ``meta['cold_items']`` count them)
     and every model still scores them. A (user, item) pair repeated within a file keeps its last
-    rating.
+    rating. ``mar_path`` names a third file of the same form: ratings of randomly chosen items
+    (missing at random), kept as ``mar_sample`` for the naive-Bayes propensities; a pair that is
+    also in the test file is refused (it would be both fitted on and evaluated on).
     """
     train_rows = _read_rating_csv(Path(train_path))
     test_rows = _read_rating_csv(Path(test_path)) if test_path is not None else []
+    mar_rows = _read_rating_csv(Path(mar_path)) if mar_path is not None else []
     users: dict[str, int] = {}
     items: dict[str, int] = {}
     for u, i, _, _ in train_rows:
         users.setdefault(u, len(users))
         items.setdefault(i, len(items))
     n_train_users, n_train_items = len(users), len(items)
-    for u, i, _, _ in test_rows:
+    for u, i, _, _ in (*test_rows, *mar_rows):
         users.setdefault(u, len(users))
         items.setdefault(i, len(items))
+    if mar_rows and test_rows:
+        test_pairs = {(u, i) for u, i, _, _ in test_rows}
+        both = [(u, i, line) for u, i, _, line in mar_rows if (u, i) in test_pairs]
+        if both:
+            u, i, line = both[0]
+            raise DataError(f"{mar_path}, line {line}: the pair (user {u!r}, item {i!r}) is also in the test file "
+                            f"{test_path} ({len(both)} such pairs); the MAR sample must be disjoint from the test.")
 
     def build(rows: list) -> Interactions:
         last = {(users[u], items[i]): v for u, i, v, _ in rows}
@@ -156,8 +170,9 @@ def load_rating_csv(train_path: str | Path, test_path: str | Path | None = None,
 
     tr = build(train_rows)
     te = build(test_rows) if test_rows else None
+    mar = build(mar_rows) if mar_rows else None
     return RecData(kind="rating", train=tr, test=te, user_ids=np.array(list(users), dtype=object),
-                   item_ids=np.array(list(items), dtype=object), threshold=threshold,
+                   item_ids=np.array(list(items), dtype=object), threshold=threshold, mar_sample=mar,
                    name=name or Path(train_path).stem,
                    meta={"source": str(train_path), "cold_users": len(users) - n_train_users,
                          "cold_items": len(items) - n_train_items})
@@ -176,3 +191,25 @@ def validation_slice(data: RecData, fraction: float = 0.1, seed: int = 0) -> Rec
     mask = np.zeros(n, dtype=bool)
     mask[order[:n_valid]] = True
     return data.with_train(data.train.subset(~mask), data.train.subset(mask))
+
+
+def with_mar_sample(data: RecData, fraction: float, seed: int = 0) -> RecData:
+    """A copy whose ``mar_sample`` is a seeded random ``fraction`` of the randomised test ratings and
+    whose ``test`` is the rest (the protocol of the public Coat code uses 5%; there the sample stays in
+    the test set, here it leaves it). Only for data whose test set is a randomised (MAR) sample."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        raise out_of_range("mar_fraction", fraction, "a number strictly between 0 and 1 (e.g. 0.05)")
+    if data.test is None or len(data.test) == 0:
+        raise DataError("mar_fraction needs a randomised test set to carve the MAR sample from; the data has none.")
+    if data.mar_sample is not None and len(data.mar_sample) > 0:
+        raise DataError(f"the data already holds a MAR sample of {len(data.mar_sample)} ratings; give either a "
+                        "MAR file or mar_fraction, not both.")
+    n = len(data.test)
+    n_mar = int(round(fraction * n))
+    if n_mar < 1 or n_mar >= n:
+        raise DataError(f"mar_fraction={fraction} of {n} test ratings leaves no MAR sample or no test rows.")
+    order = np.random.default_rng(seed).permutation(n)
+    mask = np.zeros(n, dtype=bool)
+    mask[order[:n_mar]] = True
+    meta = {**data.meta, "mar_sample": f"{n_mar} of {n} randomised test ratings (seed {seed}), removed from the test"}
+    return replace(data, test=data.test.subset(~mask), mar_sample=data.test.subset(mask), meta=meta)

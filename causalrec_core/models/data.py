@@ -164,6 +164,8 @@ class RecData:
         parts = [self.kind, self.train.fingerprint()]
         if self.valid is not None:
             parts.append(self.valid.fingerprint())
+        if self.mar_sample is not None:  # feeds the naive-Bayes propensities
+            parts.append("mar:" + self.mar_sample.fingerprint())
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     def user_index(self) -> dict:

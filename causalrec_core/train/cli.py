@@ -56,6 +56,11 @@ def add_train_parser(sub) -> None:
     p.add_argument("--items", help="item side table for an event log (titles feed the text models)")
     p.add_argument("--train", help="user,item,rating CSV of the (biased) training ratings")
     p.add_argument("--test", help="user,item,rating CSV of the (randomised) test ratings")
+    p.add_argument("--mar", help="rating data: user,item,rating CSV of a small randomised (MAR) sample, disjoint "
+                                 "from --test; debiased models then use naive-Bayes propensities")
+    p.add_argument("--mar-fraction", type=float,
+                   help="rating data: carve this seeded fraction of the randomised test (e.g. 0.05) as the MAR "
+                        "sample for naive-Bayes propensities; those ratings leave the test set")
     p.add_argument("--threshold", type=float, default=3.0,
                    help="rating data: a rating above it is a positive (default 3, i.e. 4-5 stars; 2.5 gives "
                         "'3 stars or more', the labelling of the public code behind the published Coat figures)")
@@ -108,9 +113,13 @@ def cmd_train(args) -> int:
         raise ParameterError("--resume needs --out RUN_DIR (the folder holding the checkpoint).")
     from causalrec_core.train.runner import parse_data_arg, train_and_evaluate
 
-    spec = parse_data_arg(args.data, args.train, args.test, args.items)
+    spec = parse_data_arg(args.data, args.train, args.test, args.items, mar=args.mar)
     if spec["source"] in ("coat", "csv"):
         spec["threshold"] = args.threshold
+    if args.mar_fraction is not None:
+        if spec["source"] not in ("coat", "csv"):
+            raise ParameterError("--mar-fraction is for rating data (coat:DIR or --train/--test).")
+        spec["mar_fraction"] = args.mar_fraction
     params = parse_params(args.param)
     if args.epochs is not None:
         params["epochs"] = args.epochs

@@ -4,10 +4,14 @@ background worker and ``torchrun``.
 A *data spec* names the data (JSON-serialisable, stored with every run):
 
 * ``{"source": "coat", "path": DIR}`` — the Coat files (MNAR train, MAR test);
-* ``{"source": "csv", "train": FILE, "test": FILE}`` — ``user,item,rating`` files;
+* ``{"source": "csv", "train": FILE, "test": FILE, "mar": FILE?}`` — ``user,item,rating`` files
+  (``mar``: a small randomised sample for the naive-Bayes propensities);
 * ``{"source": "log", "path": FILE, "items": FILE?}`` — a raw event log, read, mapped and cleaned
   by the product's ingestion, split by time;
 * ``{"source": "dataset", "store": ROOT, "dataset_id": N}`` — a dataset in a project store.
+
+Rating specs may add ``"threshold"`` (a rating above it is a positive) and ``"mar_fraction"`` (carve a
+seeded fraction of the randomised test as the MAR sample, removed from the test; ``"mar_seed"``, default 0).
 
 Evaluation protocols (stated in the README): rating data — rating > threshold is a positive,
 AUC over all test pairs, NDCG@5 / Recall@5 per user (binary relevance), MSE on the 0/1 labels;
@@ -42,14 +46,19 @@ RESULT_NAME = "result.json"
 
 
 def parse_data_arg(data: str | None = None, train: str | None = None, test: str | None = None,
-                   items: str | None = None) -> dict:
-    """CLI arguments -> data spec: ``coat:DIR``, ``--train F --test F`` or a log file."""
+                   items: str | None = None, mar: str | None = None) -> dict:
+    """CLI arguments -> data spec: ``coat:DIR``, ``--train F --test F [--mar F]`` or a log file."""
     if train or test:
         if not (train and test):
             raise ParameterError("--train and --test go together: give both files, or use --data.")
         if data:
             raise ParameterError("give either --data or --train/--test, not both.")
-        return {"source": "csv", "train": str(train), "test": str(test)}
+        spec = {"source": "csv", "train": str(train), "test": str(test)}
+        if mar:
+            spec["mar"] = str(mar)
+        return spec
+    if mar:
+        raise ParameterError("--mar FILE goes with --train/--test rating files; for coat:DIR use --mar-fraction.")
     if not data:
         raise ParameterError("no data: give --data coat:DIR, --data LOGFILE or --train FILE --test FILE.")
     if data.startswith("coat:"):
@@ -96,14 +105,18 @@ def load_data(spec: dict, options: dict | None = None) -> RecData:
         raise ParameterError(f"data spec must be a dict with a 'source' key; got {spec!r}.")
     source = spec["source"]
     options = dict(options or {})
-    if source == "coat":
-        from causalrec_core.models.coat import load_coat
+    if source in ("coat", "csv"):
+        from causalrec_core.models.coat import load_coat, load_rating_csv, with_mar_sample
 
-        return load_coat(spec["path"], threshold=_threshold(spec))
-    if source == "csv":
-        from causalrec_core.models.coat import load_rating_csv
-
-        return load_rating_csv(spec["train"], spec["test"], threshold=_threshold(spec))
+        if source == "coat":
+            data = load_coat(spec["path"], threshold=_threshold(spec))
+        else:
+            data = load_rating_csv(spec["train"], spec["test"], threshold=_threshold(spec), mar_path=spec.get("mar"))
+        if spec.get("mar_fraction") is not None:
+            data = with_mar_sample(data, spec["mar_fraction"], seed=int(spec.get("mar_seed", 0)))
+        return data
+    if spec.get("mar_fraction") is not None:
+        raise ParameterError(f"mar_fraction is for rating data (coat or csv) with a randomised test; source={source!r}.")
     if source == "log":
         return _log_from_file(spec["path"], spec.get("items"), options)
     if source == "dataset":
@@ -271,7 +284,8 @@ def train_and_evaluate(
         "data_hash": data.fingerprint(),
         "data": {"kind": data.kind, "n_users": data.n_users, "n_items": data.n_items,
                  "n_train": len(data.train), "n_valid": 0 if data.valid is None else len(data.valid),
-                 "n_test": len(data.test), "name": data.name},
+                 "n_test": len(data.test), "name": data.name,
+                 "n_mar_sample": 0 if data.mar_sample is None else len(data.mar_sample)},
         "history": history,
     }
     if tuning is not None:
@@ -279,6 +293,8 @@ def train_and_evaluate(
     clip = getattr(model, "clip_report_", None)
     if clip is not None:  # debiased models: how many propensities were clipped, and to what
         result["clip_report"] = clip
+    if getattr(model, "propensity_method_", None) is not None:
+        result["propensity_method"] = model.propensity_method_
     if run_path is not None and _rank() == 0:
         from causalrec_core.store.atomic import atomic_path, atomic_write_json
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from causalrec_core.errors import DataError, ParameterError
-from causalrec_core.models.coat import load_coat, load_rating_csv, validation_slice
+from causalrec_core.models.coat import load_coat, load_rating_csv, validation_slice, with_mar_sample
 
 COAT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "coat"
 
@@ -164,3 +164,60 @@ def test_coat_acceptance_three_seeds():
     assert auc > 0.775 and ndcg > 0.66, (auc, ndcg)
     auc, ndcg = run(DRJLFeatures, dim=16, lr=0.01, weight_decay=1e-3)
     assert auc > 0.77 and ndcg > 0.655, (auc, ndcg)
+
+
+# ----------------------------------------------------------------------------- MAR sample
+
+
+def _ratings_csv(path: Path, rows: list[tuple[str, str, int]]) -> Path:
+    path.write_text("".join(f"{u},{i},{r}\n" for u, i, r in rows))
+    return path
+
+
+def test_with_mar_sample_carves_the_test_disjointly(tmp_path):
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 6, size=(30, 20)) * (rng.random((30, 20)) < 0.3)
+    test = np.where(train == 0, rng.integers(1, 6, size=(30, 20)), 0) * (rng.random((30, 20)) < 0.4)
+    d = load_coat(_coat_dir(tmp_path, "\n".join(" ".join(map(str, r)) for r in train),
+                            "\n".join(" ".join(map(str, r)) for r in test)))
+    m = with_mar_sample(d, 0.1, seed=3)
+    n = len(d.test)
+    assert len(m.mar_sample) == round(0.1 * n) and len(m.test) == n - len(m.mar_sample)
+    key = lambda x: set(zip(x.user.tolist(), x.item.tolist(), strict=True))  # noqa: E731
+    assert not key(m.mar_sample) & key(m.test)
+    assert key(m.mar_sample) | key(m.test) == key(d.test)
+    assert m.train is d.train and d.mar_sample is None  # the input is not changed
+    assert "removed from the test" in m.meta["mar_sample"]
+    again = with_mar_sample(d, 0.1, seed=3)
+    assert key(again.mar_sample) == key(m.mar_sample)
+    assert key(with_mar_sample(d, 0.1, seed=4).mar_sample) != key(m.mar_sample)
+    assert m.fingerprint() != d.fingerprint()  # the MAR sample feeds the propensities: part of the hash
+
+
+def test_with_mar_sample_errors(tmp_path):
+    d = load_coat(_coat_dir(tmp_path, "0 4 1\n2 0 0\n", "5 0 0\n0 0 3\n"))
+    for bad in (0, 1, -0.1, True, "0.05"):
+        with pytest.raises(ParameterError, match="mar_fraction"):
+            with_mar_sample(d, bad)
+    with pytest.raises(DataError, match="leaves no MAR sample"):
+        with_mar_sample(d, 0.1)
+    twice = with_mar_sample(d, 0.5)
+    with pytest.raises(DataError, match="already holds a MAR sample"):
+        with_mar_sample(twice, 0.5)
+
+
+def test_rating_csv_mar_file_feeds_naive_bayes(tmp_path):
+    from causalrec_core.models.propensity import PropensityModel
+
+    tr = _ratings_csv(tmp_path / "tr.csv", [("a", "x", 5), ("a", "y", 1), ("b", "x", 4), ("b", "z", 5)])
+    te = _ratings_csv(tmp_path / "te.csv", [("a", "z", 2), ("b", "y", 4)])
+    mar = _ratings_csv(tmp_path / "mar.csv", [("a", "w", 1), ("b", "w", 2), ("c", "x", 5)])
+    d = load_rating_csv(tr, te, mar_path=mar)
+    assert len(d.mar_sample) == 3 and d.n_users == 3 and d.n_items == 4
+    pm = PropensityModel().fit(d)
+    assert pm.method_ == "naive-bayes"
+    # positives are over-observed in train (3 of 4) against 1 of 3 in the MAR sample: P(O|y=1) > P(O|y=0)
+    assert pm.nb_table_[1] > pm.nb_table_[0]
+    clash = _ratings_csv(tmp_path / "clash.csv", [("b", "y", 4)])
+    with pytest.raises(DataError, match="clash.csv, line 1: the pair .* is also in the test file"):
+        load_rating_csv(tr, te, mar_path=clash)

@@ -51,6 +51,28 @@ def test_train_rating_csv_json(capsys, rating_csvs, tmp_path):
     assert json.loads(out2)["metrics"] == res["metrics"]
 
 
+def test_train_with_a_mar_sample_uses_naive_bayes(capsys, rating_csvs, tmp_path):
+    train, test = rating_csvs
+    common = ("train", "--model", "mf-ips", "--train", str(train), "--test", str(test), "--epochs", "2",
+              "--device", "cpu", "--json")
+    code, out, err = run_cli(capsys, *common)
+    assert code == 0, err
+    plain = json.loads(out)
+    assert plain["propensity_method"] == "popularity" and plain["data"]["n_mar_sample"] == 0
+    code, out, err = run_cli(capsys, *common, "--mar-fraction", "0.1")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["propensity_method"] == "naive-bayes"
+    n_test = plain["data"]["n_test"]
+    assert res["data"]["n_mar_sample"] == round(0.1 * n_test) and res["data"]["n_test"] == n_test - round(0.1 * n_test)
+    assert res["metrics"]["n_test_pairs"] == res["data"]["n_test"]  # the MAR pairs are not evaluated on
+    assert res["clip_report"]["n"] > 0
+    code, _, err = run_cli(capsys, *common, "--mar-fraction", "2")
+    assert code == 2 and "mar_fraction" in err and "between 0 and 1" in err
+    code, _, err = run_cli(capsys, "train", "--model", "mf-ips", "--data", str(train), "--mar", str(test))
+    assert code == 2 and "--mar FILE goes with --train/--test" in err
+
+
 def test_train_bad_input_is_one_line(capsys, rating_csvs, tmp_path):
     train, test = rating_csvs
     code, _, err = run_cli(capsys, "train", "--model", "nope", "--train", str(train), "--test", str(test))
