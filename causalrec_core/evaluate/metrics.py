@@ -20,7 +20,7 @@ import numpy as np
 
 from causalrec_core.errors import DataError, ParameterError, invalid_choice, out_of_range
 
-__all__ = ["NO_POSITIVE", "auc_score", "mean_ci", "rating_metrics", "topk_metrics"]
+__all__ = ["NO_POSITIVE", "auc_score", "mean_ci", "rating_metrics", "ratio_ci", "topk_metrics"]
 
 NO_POSITIVE: tuple[str, ...] = ("skip", "one")
 
@@ -171,13 +171,40 @@ def topk_metrics(model: Any, test: Any, *, exclude: Any = None, k: int = 10, max
     return out
 
 
+def _boot_rows(n: int, n_boot: int, seed: int, budget: int = 4_000_000):
+    """Bootstrap index rows (``n_boot`` resamples of ``n`` units) in chunks of at most ``budget`` indexes,
+    so that memory stays bounded for many users; the same draws as one ``integers(size=(n_boot, n))``."""
+    rng = np.random.default_rng(seed)
+    step = max(1, budget // max(n, 1))
+    for start in range(0, n_boot, step):
+        yield rng.integers(0, n, size=(min(step, n_boot - start), n))
+
+
 def mean_ci(values: Any, *, level: float = 0.95, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
     """Mean of per-user values with a percentile bootstrap interval over users."""
     v = np.asarray(values, dtype=np.float64)
     v = v[np.isfinite(v)]
     if len(v) == 0:
         return float("nan"), float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(axis=1)
+    means = np.concatenate([v[rows].mean(axis=1) for rows in _boot_rows(len(v), n_boot, seed)])
     a = (1 - level) / 2
     return float(v.mean()), float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
+def ratio_ci(numerators: Any, denominators: Any, *, level: float = 0.95, n_boot: int = 1000,
+             seed: int = 0) -> tuple[float, float, float]:
+    """``sum(num) / sum(den)`` over users with a percentile bootstrap interval that resamples users and
+    recomputes both sums — the interval of a self-normalised (SNIPS) estimate, whose normaliser is
+    itself estimated from the same users (treating it as fixed would make the interval too narrow)."""
+    num = np.asarray(numerators, dtype=np.float64)
+    den = np.asarray(denominators, dtype=np.float64)
+    if num.shape != den.shape:
+        raise DataError(f"numerators and denominators differ in shape: {num.shape} vs {den.shape}.")
+    ok = np.isfinite(num) & np.isfinite(den)
+    num, den = num[ok], den[ok]
+    if len(num) == 0 or den.sum() == 0:
+        return float("nan"), float("nan"), float("nan")
+    ratios = np.concatenate([num[rows].sum(axis=1) / den[rows].sum(axis=1)
+                             for rows in _boot_rows(len(num), n_boot, seed)])
+    a = (1 - level) / 2
+    return float(num.sum() / den.sum()), float(np.nanquantile(ratios, a)), float(np.nanquantile(ratios, 1 - a))

@@ -146,8 +146,10 @@ def ips_topk_metrics(model: Any, test: Any, *, exclude: Any, propensity: Any, k:
 
     Returns ``ndcg@k_ips``, ``recall@k_ips``, ``n_users``, ``n_pairs``, ``estimator``
     ('snips' | 'ips'), ``normaliser`` (the SNIPS control variate, 1.0 for IPS), ``clip`` ({'clip',
-    'n_clipped', 'share_clipped', 'min', 'max'} of the raw propensities) and, with ``per_user``, ``per_user`` arrays (``user`` and the two metrics) for
-    :func:`causalrec_core.evaluate.metrics.mean_ci`.
+    'n_clipped', 'share_clipped', 'min', 'max'} of the raw propensities) and, with ``per_user``,
+    ``per_user`` arrays (``user``, the two metrics and ``control``, each user's term of the SNIPS
+    normaliser) for :func:`causalrec_core.evaluate.metrics.ratio_ci` — an interval that resamples users
+    for the numerator and the normaliser together.
     """
     k = _check_int("k", k, 1)
     clip = _check_number("clip", clip, "a number in (0, 1]", lambda v: 0 < v <= 1)
@@ -218,6 +220,7 @@ def ips_topk_metrics(model: Any, test: Any, *, exclude: Any, propensity: Any, k:
         "clip": {"clip": clip, "n_clipped": int(clipped.sum()), "share_clipped": float(clipped.mean()),
                  "min": float(raw.min()), "max": float(raw.max())},
     }
-    if per_user:
-        out["per_user"] = {"user": users, f"ndcg{tag}": ndcg, f"recall{tag}": recall}
+    if per_user:  # ``control``: each user's term of the SNIPS normaliser (1 for IPS), for ratio_ci
+        control = np.add.reduceat(w, seg) / n_pos if self_normalise else np.ones(len(users))
+        out["per_user"] = {"user": users, f"ndcg{tag}": ndcg, f"recall{tag}": recall, "control": control}
     return out

@@ -9,8 +9,9 @@ rating by ``1 / propensity``. Methods:
   ``features=True``, the one-hot user / item features where the data has them), fitted over all
   user-item pairs (a seeded sample of pairs on large catalogues). Fits are cached per training data.
 * ``'naive-bayes'`` — P(O=1 | Y=y) = P(Y=y | O=1) P(O=1) / P(Y=y) with P(Y=y) from a small
-  missing-at-random sample (``RecData.mar_sample``); only when the data holds one — it is never built
-  from the test set. ``y`` is the binary label (rating > threshold).
+  missing-at-random sample (``RecData.mar_sample``); only when the data holds one — a MAR file of its
+  own, or a share carved out of a randomised test that then leaves the test set
+  (:func:`~causalrec_core.models.coat.with_mar_sample`). ``y`` is the binary label (rating > threshold).
 * ``'auto'`` — ``'logged'`` when the train part has propensities, else ``'naive-bayes'`` when there is
   a MAR sample, else ``'popularity'``.
 
@@ -134,7 +135,8 @@ class PropensityModel(ParamsMixin):
         mar = data.mar_sample
         if mar is None or len(mar) == 0:
             raise DataError("method='naive-bayes' needs a missing-at-random sample (RecData.mar_sample); the data "
-                            "has none (it is never taken from the test set). Use 'popularity' or 'auto'.")
+                            "has none. Give a MAR file (--mar) or carve one from a randomised test (--mar-fraction), "
+                            "or use 'popularity' or 'auto'.")
         y_obs = (data.train.value > data.threshold).astype(int)
         y_mar = (mar.value > data.threshold).astype(int)
         p_obs = np.array([(y_obs == k).mean() for k in (0, 1)])

@@ -138,7 +138,7 @@ def _with_validation(data: RecData, seed: int) -> RecData:
 
 def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> dict:
     """Test-set metrics of a fitted model under the data kind's protocol (module docstring)."""
-    from causalrec_core.evaluate.metrics import mean_ci, rating_metrics, topk_metrics
+    from causalrec_core.evaluate.metrics import mean_ci, rating_metrics, ratio_ci, topk_metrics
 
     if data.test is None or len(data.test) == 0:
         raise DataError("the data has no test split to evaluate on.")
@@ -195,9 +195,10 @@ def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> di
         out["recall@10_ips"] = ips["recall@10_ips"]
         out["ips"] = {"propensity": label, "estimator": ips["estimator"], "clip": ips["clip"]["clip"],
                       "n_clipped": ips["clip"]["n_clipped"], "n_pairs": ips["n_pairs"]}
-        if ci:
+        if ci:  # resample users for the numerator and the SNIPS normaliser together
+            pu = ips["per_user"]
             for key in ("ndcg@10_ips", "recall@10_ips"):
-                _, lo, hi = mean_ci(ips["per_user"][key], seed=seed)
+                _, lo, hi = ratio_ci(pu[key] * ips["normaliser"], pu["control"], seed=seed)
                 intervals[key] = [lo, hi]
         from causalrec_core.evaluate.beyond import beyond_accuracy, recommendation_matrix
 

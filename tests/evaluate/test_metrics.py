@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from causalrec_core.errors import DataError, ParameterError
-from causalrec_core.evaluate.metrics import auc_score, mean_ci, rating_metrics, topk_metrics
+from causalrec_core.evaluate.metrics import auc_score, mean_ci, rating_metrics, ratio_ci, topk_metrics
 from causalrec_core.models.data import Interactions
 
 L2 = math.log2
@@ -241,3 +241,52 @@ def test_weighted_auc_hand_value_and_errors():
         auc_score([1, 0], [0.3, 0.1], weights=[1, np.nan])
     with pytest.raises(ParameterError, match="one length"):
         auc_score([1, 0], [0.3, 0.1], weights=[1, 1, 1])
+
+
+def test_mean_ci_chunked_resampling_equals_the_direct_formula():
+    v = np.random.default_rng(1).normal(size=5003)  # 1000 x 5003 indexes: several chunks
+    rows = np.random.default_rng(4).integers(0, len(v), size=(1000, len(v)))
+    means = v[rows].mean(axis=1)
+    _, lo, hi = mean_ci(v, seed=4)
+    assert (lo, hi) == pytest.approx((np.quantile(means, 0.025), np.quantile(means, 0.975)), rel=1e-12)
+
+
+def test_ratio_ci_point_estimate_and_unit_denominators():
+    rng = np.random.default_rng(0)
+    num = rng.exponential(size=400)
+    est, lo, hi = ratio_ci(num, np.ones(400), seed=3)
+    assert est == pytest.approx(num.mean())
+    assert (lo, hi) == pytest.approx(mean_ci(num, seed=3)[1:])  # same resamples, same interval
+    den = rng.uniform(0.5, 2.0, size=400)
+    est, lo, hi = ratio_ci(num, den, seed=3)
+    assert est == pytest.approx(num.sum() / den.sum()) and lo < est < hi
+
+
+def test_ratio_ci_counts_the_normaliser_variance():
+    # num = value * den, den heavy-tailed: holding sum(den) fixed understates the spread
+    rng = np.random.default_rng(2)
+    den = rng.pareto(2.5, size=300) + 0.2
+    num = den * rng.binomial(1, 0.3, size=300)
+    est, lo, hi = ratio_ci(num, den, seed=0)
+    fixed = num / den.mean()
+    _, flo, fhi = mean_ci(fixed, seed=0)
+    assert mean_ci(fixed, seed=0)[0] == pytest.approx(est)
+    assert hi - lo != pytest.approx(fhi - flo)
+    # coverage check by simulation: the ratio interval covers the population ratio about 95% of the time
+    covered = 0
+    for r in range(200):
+        g = np.random.default_rng(100 + r)
+        d = g.pareto(2.5, size=300) + 0.2
+        n = d * g.binomial(1, 0.3, size=300)
+        _, a, b = ratio_ci(n, d, n_boot=400, seed=r)
+        covered += a <= 0.3 <= b
+    assert covered >= 176  # >= 88% of 200 (binomial sd of a 95% rate is 1.5 points)
+
+
+def test_ratio_ci_errors_and_empty():
+    with pytest.raises(DataError, match="differ in shape"):
+        ratio_ci([1.0, 2.0], [1.0])
+    assert all(math.isnan(x) for x in ratio_ci([], []))
+    assert all(math.isnan(x) for x in ratio_ci([1.0], [0.0]))
+    est, _, _ = ratio_ci([1.0, np.nan, 3.0], [1.0, 1.0, 1.0])
+    assert est == 2.0
