@@ -53,6 +53,13 @@ MODELS: dict[str, tuple[str, dict]] = {
     "DR-JL + features (dr-jl-feat)": ("dr-jl-feat", {}),
 }
 
+#: the naive-Bayes (MAR sample) protocol: share of the randomised test used as the MAR sample, and its models
+MAR_FRACTION = 0.05
+MAR_MODELS = {k: MODELS[k] for k in ("MF (naive, BCE)", "MF-IPS", "MF-SNIPS", "DR-JL")}
+#: the diagnostic, test-informed configuration (see the section it writes); never used for acceptance
+FIXED_CONFIG = {"dim": 64, "lr": 0.01, "weight_decay": 0.0001}
+FIXED_MODELS = {k: MODELS[k] for k in ("MF (naive, BCE)", "MF-IPS", "DR-JL")}
+
 #: published rows (AUC, NDCG@5) as quoted in issue 5
 PUBLISHED: dict[str, tuple[float, float]] = {
     "MF (naive)": (0.7429, 0.6173),
@@ -83,15 +90,19 @@ def tune(name: str, fixed: dict, data) -> tuple[dict, list]:
     return core_tune(name, validation_slice(data, 0.1, seed=0), params=fixed, tune_seed=0, device="cpu")
 
 
-def run_protocol(threshold: float, configs: dict | None = None) -> tuple[list, dict]:
-    """Every model over :data:`SEEDS`; tuned on the validation slice unless ``configs`` (label -> config,
-    themselves chosen on a validation slice) are given."""
-    from causalrec_core.models.coat import load_coat, validation_slice
+def run_protocol(threshold: float, configs: dict | None = None, *, models: dict | None = None,
+                 mar_fraction: float | None = None, tag: str = "") -> tuple[list, dict]:
+    """Every model over :data:`SEEDS`; tuned on the validation slice unless ``configs`` (label -> config)
+    are given. ``mar_fraction``: a seeded share of the randomised test becomes the MAR sample (naive-Bayes
+    propensities) and leaves the test set."""
+    from causalrec_core.models.coat import load_coat, validation_slice, with_mar_sample
     from causalrec_core.models.registry import model_class
 
     data = load_coat(DATA, threshold=threshold)
+    if mar_fraction is not None:
+        data = with_mar_sample(data, mar_fraction, seed=0)
     rows, chosen = [], {}
-    for label, (name, fixed) in MODELS.items():
+    for label, (name, fixed) in (models or MODELS).items():
         cls = model_class(name)
         t0 = time.perf_counter()
         if configs is None:
@@ -111,14 +122,15 @@ def run_protocol(threshold: float, configs: dict | None = None) -> tuple[list, d
         arr = np.array([[r[k] for k in keys] for r in res])
         mean, sd = dict(zip(keys, arr.mean(0), strict=True)), dict(zip(keys, arr.std(0, ddof=1), strict=True))
         rows.append({"label": label, "causal": cls.causal, "mean": mean, "sd": sd, "secs": float(np.mean(secs)),
-                     "tune_s": t_tune, "cfg": cfg, "clip": clip})
-        print(f"[>{threshold:g}] {label:32s} " + "  ".join(f"{k}={mean[k]:.4f}±{sd[k]:.4f}" for k in keys)
+                     "tune_s": t_tune, "cfg": cfg, "clip": clip, "n_test": len(data.test),
+                     "n_mar": 0 if data.mar_sample is None else len(data.mar_sample)})
+        print(f"[>{threshold:g}{tag}] {label:32s} " + "  ".join(f"{k}={mean[k]:.4f}±{sd[k]:.4f}" for k in keys)
               + f"  fit {np.mean(secs):.2f}s  tune {t_tune:.0f}s  cfg={cfg}", flush=True)
     return rows, chosen
 
 
-def _table(rows: list, published: bool) -> list[str]:
-    lines = ["| model | causal | AUC | NDCG@5 | Recall@5 | MSE | NDCG@5 (skip) | s / fit | chosen on validation |",
+def _table(rows: list, published: bool, cfg_header: str = "chosen on validation") -> list[str]:
+    lines = ["| model | causal | AUC | NDCG@5 | Recall@5 | MSE | NDCG@5 (skip) | s / fit | " + cfg_header + " |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         m, s = r["mean"], r["sd"]
@@ -164,7 +176,13 @@ def main() -> None:
     t0 = time.perf_counter()
     rows, chosen = run_protocol(2.5)
     rows_gt3, _ = run_protocol(3.0, configs=chosen)
+    rows_mar, _ = run_protocol(2.5, models=MAR_MODELS, mar_fraction=MAR_FRACTION, tag=" mar")
+    rows_fixed, _ = run_protocol(2.5, configs={k: dict(FIXED_CONFIG) for k in FIXED_MODELS}, models=FIXED_MODELS,
+                                 tag=" fixed")
     total = time.perf_counter() - t0
+    by_mar = {r["label"]: r["mean"] for r in rows_mar}
+    by_fixed = {r["label"]: r["mean"] for r in rows_fixed}
+    nb_clip = next((r["clip"] for r in rows_mar if r["clip"]), None)
     clip = next((r["clip"] for r in rows if r["clip"]), None)
     grid = "; ".join(f"{k} ∈ {{{', '.join(str(v) for v in vs)}}}" for k, vs in DEFAULT_GRIDS['mf'].items())
     lines = [
@@ -185,7 +203,7 @@ def main() -> None:
         "`validation_slice(seed=s)` (its 10% slice drives early stopping, patience 5) with model seed s.",
         "Debiased models use `PropensityModel(method='auto')` → 'popularity' (logistic regression of",
         "observed/not on log user activity and log item popularity over all 290 × 300 pairs; there is no MAR",
-        "sample, and none is taken from the test set, so the label-dependent selection is not modelled), clipped to",
+        "sample in these two tables, so the label-dependent selection is not modelled; the third table adds one), clipped to",
         f"[0.02, 1]: {clip['n_clipped'] if clip else '?'} of {clip['n'] if clip else '?'} training propensities "
         f"clipped (raw min {clip['raw_min']:.4f}, max {clip['raw_max']:.4f})." if clip else "",
         "`dr-jl-feat` is DR-JL whose prediction and imputation MFs also take the one-hot user/item features",
@@ -203,7 +221,39 @@ def main() -> None:
         "Same models and the configurations chosen above on the validation slice (not re-tuned).", "",
         *_table(rows_gt3, published=False), "",
         "Acceptance under this labelling:", "", *verdicts(rows_gt3), "",
-        f"Whole benchmark (tuning + 2 × 10 seeds × {len(MODELS)} models): {total:.0f} s, one CPU thread;",
+        f"### With a {MAR_FRACTION:.0%} randomised sample: naive-Bayes propensities (positive = rating >= 3)", "",
+        f"The public code estimates P(O=1 | y) by naive Bayes with P(y) from {MAR_FRACTION:.0%} of the randomised test",
+        "(`y_ips`) and evaluates on the whole test. Here the same seeded share",
+        f"(`with_mar_sample(data, {MAR_FRACTION}, seed=0)`, {rows_mar[0]['n_mar']} ratings) becomes `RecData.mar_sample`"
+        f" and leaves the test set, so every model below, the naive one included, is evaluated on the other",
+        f"{rows_mar[0]['n_test']} ratings. Tuning as above (biased validation slice only; the debiased models' `ips_auc`",
+        "now weighted by the naive-Bayes propensities). `causalrec train --data coat:DIR --threshold 2.5",
+        f"--mar-fraction {MAR_FRACTION} --model mf-ips --tune` runs one seed of it."
+        + (f" Naive-Bayes propensities P(O=1 | y) range {nb_clip['raw_min']:.4f}–{nb_clip['raw_max']:.4f} "
+           f"({nb_clip['n_clipped']} clipped)." if nb_clip else ""), "",
+        *_table(rows_mar, published=False), "",
+        f"- MF-IPS − naive MF on this test: AUC {by_mar['MF-IPS']['auc'] - by_mar['MF (naive, BCE)']['auc']:+.4f}, "
+        f"NDCG@5 {by_mar['MF-IPS']['ndcg@5'] - by_mar['MF (naive, BCE)']['ndcg@5']:+.4f}; DR-JL − naive MF: AUC "
+        f"{by_mar['DR-JL']['auc'] - by_mar['MF (naive, BCE)']['auc']:+.4f}, NDCG@5 "
+        f"{by_mar['DR-JL']['ndcg@5'] - by_mar['MF (naive, BCE)']['ndcg@5']:+.4f}.",
+        *[f"- {'MET' if by_mar[lab]['auc'] >= PUBLISHED[lab][0] and by_mar[lab]['ndcg@5'] >= PUBLISHED[lab][1] else 'NOT MET'}: "
+          f"{lab} at or above published {PUBLISHED[lab][0]} / {PUBLISHED[lab][1]}: "
+          f"{by_mar[lab]['auc']:.4f} / {by_mar[lab]['ndcg@5']:.4f}" for lab in ("MF-IPS", "DR-JL")], "",
+        "### Diagnostic only (test-informed): where the published MF-IPS / DR-JL rows come from", "",
+        "NOT an acceptance result: this configuration was found by scanning a grid and looking at the TEST",
+        "metrics (dim ∈ {4, 16, 64} × lr × weight_decay, 3 seeds), which the protocol forbids for choosing. It is",
+        "shown because it explains the gap: a wide, lightly regularised MF ("
+        + ", ".join(f"{k}={v}" for k, v in FIXED_CONFIG.items()) + ") reaches the published debiased rows —",
+        "and so does the naive MF. The validation slice of the biased train prefers smaller, more regularised",
+        "models (their biased validation AUC is higher), which rank the MAR test's items a little worse within",
+        "each user.", "",
+        *_table(rows_fixed, published=False, cfg_header="fixed configuration (test-informed)"), "",
+        f"- naive MF {by_fixed['MF (naive, BCE)']['auc']:.4f} / {by_fixed['MF (naive, BCE)']['ndcg@5']:.4f}, "
+        f"MF-IPS {by_fixed['MF-IPS']['auc']:.4f} / {by_fixed['MF-IPS']['ndcg@5']:.4f}, DR-JL "
+        f"{by_fixed['DR-JL']['auc']:.4f} / {by_fixed['DR-JL']['ndcg@5']:.4f} (AUC / NDCG@5): at this capacity the",
+        "debiased losses add no clear gain over naive MF on NDCG@5 beyond the seed spread.", "",
+        f"Whole benchmark (tuning + 2 × 10 seeds × {len(MODELS)} models, the MAR and diagnostic tables): {total:.0f} s,"
+        " one CPU thread;",
         "*s / fit* is the mean wall time of one fit (propensity model included; the machine is shared).",
         f"Machine: {machine(('numpy', 'scikit-learn', 'torch'))}.", "",
     ]
