@@ -13,7 +13,7 @@ from causalrec_core.data.clean import RULES, CleaningOptions
 from causalrec_core.data.export import to_csv_bytes
 from causalrec_core.data.importer import import_dataset
 from causalrec_core.data.ingest import event_labels
-from causalrec_core.data.io import DELIMITERS, ENCODINGS
+from causalrec_core.data.io import DELIMITERS, ENCODINGS, sniff
 from causalrec_core.data.mapping import canonical_event
 from causalrec_core.data.schema import CANONICAL_EVENTS, ROLES
 from ui import charts
@@ -53,6 +53,11 @@ with st.expander("Import a behaviour log", expanded=not datasets):
         path = None
         with user_errors("Reading the upload"):
             path = save_upload(uploaded, store.root)
+        if path is not None and path.stat().st_size == 0:
+            # nothing to read: the core's empty-file error alone, without reading options that cannot help
+            with user_errors("Reading the file", {path.name: uploaded.name}):
+                sniff(path)
+            path = None
         if path is not None:
             # Core messages name the stored copy ('<sha256>.upload'): show the user's file name.
             names = {path.name: uploaded.name}
@@ -220,9 +225,9 @@ with tab_q:
     roles = [r for r in ROLES if r in ds.mapping] + [r for r in ds.mapping if r not in ROLES]
     st.markdown("**Column mapping**: " + ", ".join(f"{r} ← {md(ds.mapping[r])}" for r in roles))
     d1, d2, d3 = st.columns(3)
-    n_rejected = p["rows_in"] - p["rows_kept"]
-    if "rejected" in ds.tables and n_rejected:
-        rejected = store.load_table(ds.id, "rejected")
+    # the profile's count decides whether the table is read at all; the button shows only with rows to download
+    rejected = store.load_table(ds.id, "rejected") if "rejected" in ds.tables and n_dropped else None
+    if rejected is not None and len(rejected):
         d1.download_button(f"Download rejected rows ({len(rejected):,}) as CSV", to_csv_bytes(rejected),
                            file_name=f"{ds.name}-rejected.csv", mime="text/csv", key="dl_rejected")
     else:

@@ -9,7 +9,6 @@ Identification, implication tests and structure learning are imported lazily.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +16,7 @@ import streamlit as st
 from causalrec_core.errors import CausalRecError, GraphError
 from causalrec_core.graph import formats, model, templates
 from ui import graph_editor as ge
+from ui import graph_view as gv
 from ui.common import dataset_picker, flash, md, user_errors
 from ui.state import get_state, get_store
 
@@ -136,11 +136,7 @@ def _from_template() -> None:
     if name == SIM_TRUTH:
         if truth_path is None:
             raise GraphError("this dataset has no truth.json (only simulated datasets have one).")
-        try:
-            truth = json.loads(truth_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            raise GraphError(f"truth.json of dataset {ds.name!r} cannot be read: {err}.") from None
-        graph, gname = templates.simulator_template(truth), "simulator_truth"
+        graph, gname = gv.truth_graph(truth_path, ds.name), "simulator_truth"
     else:
         graph, gname = templates.build_template(name, columns), name
     _load(graph, gname, f"template '{name}'")
@@ -157,16 +153,8 @@ def _import_file() -> None:
     up = ss.get("graph_import_file")
     if up is None:
         raise GraphError("choose a file first.")
-    if up.size > 5_000_000:
-        raise GraphError(f"{up.name!r} is {up.size / 1e6:.1f} MB; a graph file must be at most 5 MB.")
-    try:
-        text = up.getvalue().decode("utf-8")
-    except UnicodeDecodeError:
-        raise GraphError(f"{up.name!r} is not UTF-8 text.") from None
-    suffix = Path(up.name).suffix.lower()
-    fmt = formats.EXTENSIONS.get(suffix)
-    graph = formats.loads(text, fmt)
-    _load(graph, Path(up.name).stem[:100] or "imported_graph", f"file '{up.name}'")
+    graph, name = gv.graph_from_file(up.name, up.getvalue())
+    _load(graph, name, f"file '{up.name}'")
     _notice("success", f"Imported '{up.name}': {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges.")
 
 
@@ -281,11 +269,8 @@ with learn_box:
                                                                       format="%.2f")})
                 label = "Add the accepted edges to the graph" if current is not None else "Start a graph from the accepted edges"
                 if st.button(label, key="graph_learn_accept"):
-                    accepted = [(r["target"], r["source"], r["confidence"]) if r["flip"]
-                                else (r["source"], r["target"], r["confidence"])
-                                for r in edited[edited["accept"]].to_dict("records")]
                     graph, added, refused = ge.add_learned_edges(
-                        current if current is not None else model.new_graph(), accepted,
+                        current if current is not None else model.new_graph(), gv.accepted_edges(edited.to_dict("records")),
                         note=f"learned ({learned['method']}, stability)")
                     if current is None:
                         _load(graph, f"learned_{learned['method']}", f"structure learning ({learned['method']})")
@@ -366,13 +351,8 @@ def _save() -> None:
 def _set_focus(role: str) -> None:
     def work():
         pick = ss.get(f"graph_{role}")
-        graph = _graph()
-        for node in model.nodes_with_role(graph, role):
-            if node != pick:
-                graph = model.set_role(graph, node, "variable")
-        if pick and pick != NONE:
-            graph = model.set_role(graph, pick, role)
-        _push(graph, f"{pick} is the {role}." if pick and pick != NONE else f"No {role} now.")
+        pick = None if pick == NONE else pick
+        _push(gv.with_focus(_graph(), role, pick), f"{pick} is the {role}." if pick else f"No {role} now.")
 
     _guard(f"Setting the {role}", work)
 
@@ -466,10 +446,7 @@ def _paths(graph_json: str, t: str, y: str, adjustment: tuple[str, ...]) -> dict
 
 graph_json = json.dumps(model.to_dict(graph), sort_keys=True)
 observed = [n for n in graph.nodes if n in model.observed_nodes(graph)]
-focus = {}
-for role in ("treatment", "outcome"):
-    holders = model.nodes_with_role(graph, role)
-    focus[role] = holders[0] if holders else None
+focus = gv.focus_nodes(graph)
 t_node, y_node = focus["treatment"], focus["outcome"]
 
 ident, ident_error, draw_paths, adjust_for = None, None, None, ()
@@ -505,9 +482,7 @@ with right:
     elif ident is None:
         st.info("Choose a treatment and an outcome to see how their causal effect is identified.")
     else:
-        estimand = {"backdoor": "by adjusting for confounders (backdoor criterion)",
-                    "frontdoor": "through the mediators (frontdoor criterion)",
-                    "iv": "with instrumental variables (under further assumptions)"}.get(ident["estimand"] or "", "")
+        estimand = gv.ESTIMAND_TEXT.get(ident["estimand"] or "", "")
         if ident["effect_is_zero"]:
             st.info(md(f"{t_node} has no directed path to {y_node}: the graph says its effect is zero."))
         elif ident["identifiable"]:
@@ -531,11 +506,7 @@ with right:
                          hide_index=True, width="stretch")
         for note in ident["notes"]:
             st.caption(md(note))
-        choices = {"no adjustment": ()}
-        if ident["optimal_set"]:
-            choices[f"optimal set: {', '.join(ident['optimal_set'])}"] = tuple(ident["optimal_set"])
-        for s in sets:
-            choices.setdefault(f"{', '.join(s) or '(empty set)'}", tuple(s))
+        choices = gv.adjustment_choices(ident)
         shown = st.selectbox("Show the backdoor paths left open when adjusting for", list(choices),
                              key="graph_adjust_choice")
         adjust_for = choices.get(shown, ())
@@ -559,13 +530,7 @@ tests = ss.get(TESTS)
 tests_current = bool(tests) and tests.get("graph") == graph_json
 hints, flags = [], {}
 if tests_current and ss.get("graph_tests_on_drawing", True):
-    for r in tests["table"].to_dict("records"):
-        if r["rejected"]:
-            given = f" | {r['given']}" if r["given"] else ""
-            hints.append({"a": r["x"], "b": r["y"], "label": f"dependent (p={r['p_adjusted']:.2g})",
-                          "title": f"The data reject {r['x']} ⟂ {r['y']}{given} (adjusted p={r['p_adjusted']:.2g})."})
-            for node in (r["x"], r["y"]):
-                flags[node] = "involved in an implied independence the data reject"
+    hints, flags = gv.rejection_marks(tests["table"].to_dict("records"))
 overlay = ge.Overlay(
     treatment=t_node, outcome=y_node, adjustment=tuple(adjust_for),
     causal_edges=frozenset(map(tuple, draw_paths["causal"])) if draw_paths else frozenset(),

@@ -53,7 +53,7 @@ if isinstance(run.metrics.get("ndcg@10"), (int, float)):
 
 loaded = None
 with user_errors(f"Loading the model of '{run.name}'"):
-    loaded = tv.load_run_model(run.id, str(run.run_dir))
+    loaded = tv.load_run_model(run.id, str(run.run_dir), tv.run_files_stamp(str(run.run_dir)))
 if loaded is None:
     st.stop()
 model, data = loaded

@@ -111,6 +111,24 @@ causal = {m["name"]: m["causal"] for m in _all_models}
 torch_model = {m["name"]: m["torch"] for m in _all_models}
 
 
+# action: (button label, help, what the error message says was being done, flash message after it)
+_RUN_ACTIONS = {
+    "cancel": ("Cancel", "Stops the run after checkpointing; Resume continues it.", "Cancelling",
+               "Asked '{}' to stop; it checkpoints first."),
+    "resume": ("Resume", "Continues from the last checkpoint.", "Resuming", "Resumed '{}'."),
+}
+
+
+def _run_action_button(slot, run, action: str) -> None:
+    """The Cancel / Resume button of ``run``: calls ``jobs.<action>_run`` and reruns the page with a message."""
+    label, help_text, doing, done = _RUN_ACTIONS[action]
+    if slot.button(label, key=f"train_{action}", help=help_text):
+        with user_errors(f"{doing} '{run.name}'"):
+            getattr(jobs, f"{action}_run")(store, run.id)
+            state.flash = md(done.format(run.name))
+            st.rerun()
+
+
 def _show_run(run, progress: dict | None) -> None:
     st.markdown(f"**{md(run.name)}** · {md(run.model)} ({'causal' if causal.get(run.model) else 'traditional'}) · "
                 f"{md(tv.STATUS_ICONS.get(run.status, run.status))} · seed {run.seed} · device "
@@ -121,18 +139,9 @@ def _show_run(run, progress: dict | None) -> None:
     actions = [a for a, ok in (("cancel", run.status in tv.ACTIVE), ("resume", run.status in ("cancelled", "failed")),
                                ("delete", run.status in tv.TERMINAL)) if ok]
     slots = dict(zip(actions, st.columns([1] * len(actions) + [6 - len(actions)])[:len(actions)], strict=True))
-    if "cancel" in slots and slots["cancel"].button("Cancel", key="train_cancel",
-                                                    help="Stops the run after checkpointing; Resume continues it."):
-        with user_errors(f"Cancelling '{run.name}'"):
-            jobs.cancel_run(store, run.id)
-            state.flash = md(f"Asked '{run.name}' to stop; it checkpoints first.")
-            st.rerun()
-    if "resume" in slots and slots["resume"].button("Resume", key="train_resume",
-                                                    help="Continues from the last checkpoint."):
-        with user_errors(f"Resuming '{run.name}'"):
-            jobs.resume_run(store, run.id)
-            state.flash = md(f"Resumed '{run.name}'.")
-            st.rerun()
+    for action in ("cancel", "resume"):
+        if action in slots:
+            _run_action_button(slots[action], run, action)
     if "delete" in slots and slots["delete"].button("Delete", key="train_delete",
                                                     help="Deletes the run record and its files."):
         ss[CONFIRM] = run.id

@@ -450,9 +450,32 @@ def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10") 
 # ------------------------------------------------------------------------------------------ recommendations
 
 
+def run_files_stamp(run_dir: str) -> tuple[tuple[str, int, int], ...]:
+    """(name, mtime in ns, size) of the files a trained model is rebuilt from (job.json, result, weights).
+
+    Part of the cache key of :func:`load_run_model`: a rewritten file loads the model again.
+    """
+    from pathlib import Path
+
+    from causalrec_core.train.runner import RESULT_NAME, WEIGHTS_NAME
+
+    out = []
+    for name in ("job.json", RESULT_NAME, WEIGHTS_NAME):
+        try:
+            info = (Path(run_dir) / name).stat()
+        except OSError:  # not there (no weights for the non-neural models): nothing to key on
+            continue
+        out.append((name, info.st_mtime_ns, info.st_size))
+    return tuple(out)
+
+
 @st.cache_resource(show_spinner="Loading the trained model…", max_entries=4)
-def load_run_model(run_id: int, run_dir: str) -> tuple[Any, Any]:
-    """(fitted model, the data it was fitted on) of a completed run, cached per run id."""
+def load_run_model(run_id: int, run_dir: str, stamp: tuple = ()) -> tuple[Any, Any]:
+    """(fitted model, the data it was fitted on) of a completed run.
+
+    Cached per (run id, run folder, ``stamp``): pass ``run_files_stamp(run_dir)`` so that choosing
+    another user or k reuses the loaded model, and a changed run folder is loaded again.
+    """
     import json
     from pathlib import Path
 

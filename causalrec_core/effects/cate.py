@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from causalrec_core.effects.estimators import EffectResult, _validate_data, _validate_X
+from causalrec_core.effects.estimators import EffectResult, _stratified_folds, _validate_data, _validate_X
 from causalrec_core.errors import NotFittedError, ParameterError, invalid_choice, out_of_range
 from causalrec_core.params import ParamsMixin
 
@@ -101,13 +101,8 @@ def _fit_propensity(kind: str, seed: int, X: np.ndarray, t: np.ndarray) -> Any:
 
 
 def _folds(t: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
-    """Treatment-stratified fold labels 0..n_folds-1."""
-    rng = np.random.default_rng(seed)
-    folds = np.empty(len(t), dtype=int)
-    for arm in (0.0, 1.0):
-        idx = np.flatnonzero(t == arm)
-        folds[rng.permutation(idx)] = np.arange(len(idx)) % n_folds
-    return folds
+    """Treatment-stratified fold labels 0..n_folds-1 (the folds of AIPW's cross-fitting, seeded by ``seed``)."""
+    return _stratified_folds(t, n_folds, np.random.default_rng(seed))
 
 
 def _cross_fit_nuisances(X: np.ndarray, t: np.ndarray, y: np.ndarray, e_known: np.ndarray | None, *,

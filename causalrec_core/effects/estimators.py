@@ -616,6 +616,10 @@ def _wsum(a: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", a, w).astype(np.float64)
 
 
+#: (engine, W, refitted betas) -> (Rc, 2) array of (ate, att) per replicate of a block.
+_Evaluate = Callable[["_BootstrapEngine", np.ndarray, dict[str, np.ndarray]], np.ndarray]
+
+
 class _BootstrapEngine:
     """Refits GLM nuisance families for blocks of bootstrap replicates at once.
 
@@ -628,8 +632,7 @@ class _BootstrapEngine:
     """
 
     def __init__(self, data: _Data, layout: _Layout, Z: np.ndarray,
-                 families: list[_Family], refit: str,
-                 evaluate: Callable[[_BootstrapEngine, np.ndarray, dict[str, np.ndarray]], np.ndarray]) -> None:
+                 families: list[_Family], refit: str, evaluate: _Evaluate) -> None:
         o = layout.order
         self.layout, self.families, self.refit, self.evaluate_fn = layout, families, refit, evaluate
         self.n = data.n
@@ -740,6 +743,15 @@ class _BootstrapEngine:
             return np.broadcast_to(np.clip(self.e32[s:e], lo, hi), shape)
         return np.clip(self.predict(betas["propensity"], fold, s, e, True), lo, hi, out=None)
 
+    def weighted_chunks(self, W: np.ndarray, betas: dict[str, np.ndarray], clip: tuple[float, float] | None,
+                        ) -> Iterator[tuple[int, int, int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``chunks()`` plus what the IPW and AIPW evaluations use: (fold, arm, start, stop, Ws, ys, E, ws) with
+        the (Rc, rows) weights Ws, outcomes ys, clipped propensities E and the weight sums ws (float64)."""
+        for j, a, s, e in self.chunks():
+            Ws = W[:, s:e]
+            E = self.propensity(betas, j, s, e, clip, Ws.shape)
+            yield j, a, s, e, Ws, self.y32[s:e], E, Ws.sum(axis=1, dtype=np.float64)
+
     # -- one block of replicates ---------------------------------------------------------------------
     def run(self, seeds: list[np.random.SeedSequence]) -> np.ndarray:
         Rc, n = len(seeds), self.n
@@ -848,6 +860,13 @@ class EffectEstimator(ParamsMixin):
 
     def _fast_bootstrap(self, data: _Data, est: _Estimate, layout: _Layout, refit: str) -> _BootstrapEngine | None:
         """The vectorised bootstrap engine when every nuisance is a GLM, else None."""
+        evaluate = self._bootstrap_evaluate(data, est)
+        if evaluate is None:
+            return None
+        return _BootstrapEngine(data, layout, est.layout_design(layout), est.families, refit, evaluate)
+
+    def _bootstrap_evaluate(self, data: _Data, est: _Estimate) -> _Evaluate | None:
+        """The estimator's ``evaluate`` for :class:`_BootstrapEngine`, or None without a vectorised bootstrap."""
         return None
 
     def _resolved_refit(self, n: int) -> str:
@@ -1167,7 +1186,7 @@ class OutcomeRegression(EffectEstimator):
             est.notes.append("sandwich (M-estimation) standard errors accounting for both outcome models")
         return est
 
-    def _fast_bootstrap(self, data: _Data, est: _Estimate, layout: _Layout, refit: str) -> _BootstrapEngine | None:
+    def _bootstrap_evaluate(self, data: _Data, est: _Estimate) -> _Evaluate | None:
         if self.learner != "linear":
             return None
         binary = data.binary
@@ -1189,7 +1208,7 @@ class OutcomeRegression(EffectEstimator):
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.column_stack([diff_all / w_all, diff_t / w_t])
 
-        return _BootstrapEngine(data, layout, est.layout_design(layout), est.families, refit, evaluate)
+        return evaluate
 
 
 # ============================================================================ propensity helpers
@@ -1387,7 +1406,7 @@ class IPW(_PropensityMixin, EffectEstimator):
             est.if_ate, est.if_att = if_ate, if_att
         return est
 
-    def _fast_bootstrap(self, data: _Data, est: _Estimate, layout: _Layout, refit: str) -> _BootstrapEngine | None:
+    def _bootstrap_evaluate(self, data: _Data, est: _Estimate) -> _Evaluate | None:
         if data.e is None and self.propensity_learner != "logistic":
             return None
         clip, normalize = self.clip, self.normalize
@@ -1395,10 +1414,7 @@ class IPW(_PropensityMixin, EffectEstimator):
         def evaluate(eng: _BootstrapEngine, W: np.ndarray, betas: dict[str, np.ndarray]) -> np.ndarray:
             Rc = W.shape[0]
             acc = {k: np.zeros(Rc) for k in ("w", "wt", "a1", "a1y", "a0", "a0y", "ty", "b0", "b0y")}
-            for j, a, s, e in eng.chunks():
-                Ws, ys = W[:, s:e], eng.y32[s:e]
-                E = eng.propensity(betas, j, s, e, clip, Ws.shape)
-                ws = Ws.sum(axis=1, dtype=np.float64)
+            for _j, a, _s, _e, Ws, ys, E, ws in eng.weighted_chunks(W, betas, clip):
                 acc["w"] += ws
                 if a == 1:
                     acc["wt"] += ws
@@ -1422,7 +1438,7 @@ class IPW(_PropensityMixin, EffectEstimator):
                     att = (acc["ty"] - acc["b0y"]) / acc["wt"]
             return np.column_stack([ate, att])
 
-        return _BootstrapEngine(data, layout, est.layout_design(layout), est.families, refit, evaluate)
+        return evaluate
 
 
 # ============================================================================ AIPW
@@ -1591,7 +1607,7 @@ class AIPW(_PropensityMixin, EffectEstimator):
             est.families.append(_Family("mu0", (0,), "y", data.binary, np.vstack(betas["mu0"])))
         return est
 
-    def _fast_bootstrap(self, data: _Data, est: _Estimate, layout: _Layout, refit: str) -> _BootstrapEngine | None:
+    def _bootstrap_evaluate(self, data: _Data, est: _Estimate) -> _Evaluate | None:
         if not est.families:
             return None
         clip, binary = self.clip, data.binary
@@ -1599,12 +1615,9 @@ class AIPW(_PropensityMixin, EffectEstimator):
         def evaluate(eng: _BootstrapEngine, W: np.ndarray, betas: dict[str, np.ndarray]) -> np.ndarray:
             Rc = W.shape[0]
             psi_sum, phi_sum, w_all, w_t = (np.zeros(Rc) for _ in range(4))
-            for j, a, s, e in eng.chunks():
-                Ws, ys = W[:, s:e], eng.y32[s:e]
-                E = eng.propensity(betas, j, s, e, clip, Ws.shape)
+            for j, a, s, e, Ws, ys, E, ws in eng.weighted_chunks(W, betas, clip):
                 M1 = eng.predict(betas["mu1"], j, s, e, binary)
                 M0 = eng.predict(betas["mu0"], j, s, e, binary)
-                ws = Ws.sum(axis=1, dtype=np.float64)
                 w_all += ws
                 if a == 1:  # psi = m1 - m0 + (y - m1) / e ; phi = y - m0
                     w_t += ws
@@ -1627,7 +1640,7 @@ class AIPW(_PropensityMixin, EffectEstimator):
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.column_stack([psi_sum / w_all, phi_sum / w_t])
 
-        return _BootstrapEngine(data, layout, est.layout_design(layout), est.families, refit, evaluate)
+        return evaluate
 
 
 # ============================================================================ matching

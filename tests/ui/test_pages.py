@@ -70,3 +70,71 @@ def test_data_page_without_project(workspace):
     at = _run("pages/data.py")
     assert not at.exception
     assert any("create a project" in i.value.lower() for i in at.info)
+
+
+def _import_csv(store, project_id: int, name: str, path: Path, lines: list[str]) -> int:
+    from causalrec_core.data.importer import import_dataset
+
+    path.write_text("\n".join(["user,item,ts,event", *lines]) + "\n")
+    return import_dataset(store, project_id, name, path, {"user": "user", "item": "item", "timestamp": "ts",
+                                                          "event": "event"}).id
+
+
+def test_data_page_offers_rejected_rows_only_when_there_are_some(workspace, tmp_path):
+    from causalrec_core.sample import ensure_sample_project
+    from causalrec_core.store import ProjectStore
+
+    store = ProjectStore(workspace)
+    project = ensure_sample_project(store)
+    rows = [f"u{i % 7},i{i % 11},2024-01-{1 + i % 28:02d}T10:{i % 60:02d}:00Z,{('view', 'purchase')[i % 2]}"
+            for i in range(60)]
+    clean = _import_csv(store, project.id, "clean", tmp_path / "clean.csv", rows)
+    dirty = _import_csv(store, project.id, "dirty", tmp_path / "dirty.csv", [*rows, ",i1,2024-01-02T10:00:00Z,view"])
+    at = _run("pages/data.py")
+    for ds_id, expect in ((clean, None), (dirty, "Download rejected rows (1) as CSV")):
+        at.selectbox(key="dataset_picker").set_value(ds_id).run()
+        assert not at.exception, at.exception
+        labels = [b.proto.label for b in at.get("download_button")]
+        if expect is None:
+            assert not any("rejected" in x for x in labels), labels
+            assert any(c.value == "No row was rejected." for c in at.caption)
+        else:
+            assert expect in labels, labels
+            assert not any(c.value == "No row was rejected." for c in at.caption)
+
+
+class _Upload:
+    """What st.file_uploader returns, for a page test (AppTest cannot upload files)."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data, self.size = name, data, len(data)
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def _with_upload(monkeypatch, upload: _Upload) -> None:
+    import streamlit as st
+
+    real = st.file_uploader
+    monkeypatch.setattr(st, "file_uploader",
+                        lambda label, *a, key=None, **kw: upload if key == "log_upload" else real(label, *a, key=key, **kw))
+
+
+def test_data_page_empty_upload_shows_only_the_error(workspace, monkeypatch):
+    _with_upload(monkeypatch, _Upload("empty.csv", b""))
+    at = _run("pages/data.py")
+    assert not at.exception, at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert errors == ["Reading the file failed: The file 'empty.csv' is empty (0 bytes): there is nothing to read."], errors
+    assert not [b.label for b in at.selectbox if b.label in ("Encoding", "Delimiter", "First line")]
+    assert not any("Map the columns" in m.value for m in at.markdown)
+
+
+def test_data_page_upload_shows_the_reading_options(workspace, monkeypatch):
+    _with_upload(monkeypatch, _Upload("log.csv", b"user,item,ts\nu1,i1,2024-01-01T00:00:00Z\nu2,i2,2024-01-02T00:00:00Z\n"))
+    at = _run("pages/data.py")
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert {"Encoding", "Delimiter", "First line"} <= {b.label for b in at.selectbox}
+    assert any("Map the columns" in m.value for m in at.markdown)

@@ -96,3 +96,32 @@ def test_causal_model_shows_its_metric_label_and_clipping(workspace):
     at.text_input(key="rec_user_text").input("someone-new").run()
     assert not at.exception, at.exception
     assert all(w.startswith("Ranked by the fallback for users without history") for w in _table(at)["why"])
+
+
+def test_switching_user_or_k_reuses_the_loaded_model(trained, monkeypatch):
+    import os
+
+    from causalrec_core.train import runner
+    from ui import train_view as tv
+
+    loads = []
+    real = runner.load_trained
+    monkeypatch.setattr(runner, "load_trained", lambda *a, **kw: loads.append(a[0]) or real(*a, **kw))
+    tv.load_run_model.clear()
+    at = _page()
+    assert len(loads) == 1
+    at.number_input(key="rec_k").set_value(4).run()
+    at.text_input(key="rec_user_text").input("someone-new").run()
+    at.text_input(key="rec_user_text").input("").run()
+    examples = at.selectbox(key="rec_user_example").options
+    at.selectbox(key="rec_user_example").set_value(examples[-1]).run()
+    assert not at.exception, at.exception
+    assert len(_table(at)) == 4
+    assert len(loads) == 1, loads
+    # a rewritten run file (here job.json, newer by a second) is a new cache key: the model is loaded again
+    job = trained[1].run_dir / "job.json"
+    mtime = job.stat().st_mtime_ns + 10**9
+    os.utime(job, ns=(mtime, mtime))
+    at.run()
+    assert not at.exception, at.exception
+    assert len(loads) == 2, loads

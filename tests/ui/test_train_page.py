@@ -123,6 +123,26 @@ def test_buttons_follow_the_status(workspace):
             assert any("Queued" in p.proto.text for p in at.get("progress"))
 
 
+def test_cancel_and_resume_call_the_jobs_and_say_so(workspace, monkeypatch):
+    calls = []
+    monkeypatch.setattr(jobs, "cancel_run", lambda store, run_id: calls.append(("cancel", run_id)))
+    monkeypatch.setattr(jobs, "resume_run", lambda store, run_id: calls.append(("resume", run_id)))
+    at = _train_page()
+    store, project, _ = _project(workspace)
+    runs = {s: _fake_run(store, project, s) for s in ("queued", "cancelled")}
+    at.run()
+    for status, label, action, said in (("queued", "Cancel", "cancel", "Asked 'fake queued' to stop; it checkpoints "
+                                         "first."), ("cancelled", "Resume", "resume", "Resumed 'fake cancelled'.")):
+        at.selectbox(key="train_run_picker").set_value(runs[status].id).run()
+        button = at.button(key=f"train_{action}")
+        assert button.label == label
+        button.click().run()
+        assert not at.exception, at.exception
+        assert calls[-1] == (action, runs[status].id)
+        assert any(m.value.replace("\\", "") == said for m in at.success), [m.value for m in at.success]
+    assert len(calls) == 2
+
+
 def test_absurd_parameters_are_refused_before_a_run_starts(workspace):
     at = _train_page()
     at.multiselect(key="train_models").select("sasrec").run()
