@@ -15,6 +15,7 @@ from causalrec_core.models.base import DEVICES
 from causalrec_core.train import jobs
 from ui import train_view as tv
 from ui.common import dataset_picker, flash, md, user_errors
+from ui.rating_upload import rating_data_picker
 from ui.state import get_state, get_store
 
 store = get_store()
@@ -36,68 +37,87 @@ st.caption(md(f"Project: {project.name}. Every run trains in a separate worker p
 
 # ---------------------------------------------------------------------------------------------- new runs
 st.subheader("New training runs")
-ds = dataset_picker(store, project.id, state, key="train_dataset")
-if ds is None:
-    st.info("This project has no dataset yet: import a behaviour log on the Data page.")
-else:
-    if "events" not in ds.tables:
+SOURCES = {"log": "a behaviour log of this project", "ratings": "rating files (biased train, randomised test)"}
+source = st.radio("Train on", list(SOURCES), format_func=SOURCES.get, key="train_source", horizontal=True,
+                  help="Behaviour logs train the top-k recommenders (popularity, item-kNN, SASRec, uplift, TextMF). "
+                       "Rating files — ratings users chose to give plus ratings of randomly assigned items, as in "
+                       "Coat or Yahoo! R3 — train the rating models, including the debiased MF-IPS / DR-JL family.")
+data_spec: dict | None = None
+kind = "log"
+intro = ""
+if source == "log":
+    ds = dataset_picker(store, project.id, state, key="train_dataset")
+    if ds is None:
+        st.info("This project has no dataset yet: import a behaviour log on the Data page.")
+    elif "events" not in ds.tables:
         st.info("Training needs a behaviour log (an events table); this dataset has none. Import one on the Data page.")
     else:
-        models = tv.models_for("log")
-        info = {m["name"]: m for m in models}
-        names = list(info)
-        st.caption(md(f"The log of '{ds.name}' is split by time: the last 10% of the positive events is the test "
-                      "part, the 10% before it the validation part (early stopping), the rest trains the model."))
-        chosen = st.multiselect(
-            "Models", names, default=[n for n in ("popularity",) if n in names], key="train_models",
-            format_func=lambda n: f"{n} ({tv.tag(info[n])})",
-            help="Causal models correct for the logging recommender's bias (exposure propensities, uplift); "
-                 "traditional ones learn from the logged behaviour as it is.")
-        params: dict[str, dict] = {}
-        problems: list[str] = []
-        for name in chosen:
-            m = info[name]
-            with st.expander(f"{name} ({tv.tag(m)}): parameters", expanded=True):
-                st.caption(md(m["description"]))
-                params[name], bad = tv.param_widgets(m, "train_param")
-                problems += bad or tv.check_params(name, params[name])
-        dev = tv.detected_device()
-        c1, c2, c3 = st.columns([1, 1, 2])
-        seed = int(c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="train_seed",
-                                   help="Seeds every random step of training; on the CPU the same seed gives the "
-                                        "same results."))
-        device = c2.selectbox("Device", list(DEVICES), key="train_device",
-                              help="auto: a CUDA GPU when one is present, else the CPU. The non-neural models "
-                                   "(popularity, item-knn) always run on the CPU.")
-        c2.caption(md(f"Detected: {dev['name']}."))
-        run_name = c3.text_input("Run name (optional)", key="train_run_name", max_chars=80,
-                                 help="Empty: '<model> #n'. With several models, the model is added to the name.")
-        if device == "cuda" and not dev["cuda"]:
-            st.warning("No CUDA GPU is available here: runs with device 'cuda' would fail; choose auto or cpu.")
-        for p in problems:
-            st.error(md(p))
-        if problems:
-            st.caption("Correct the parameter values above to start training.")
-        if st.button("Start training", key="train_start", type="primary", disabled=not chosen or bool(problems)):
-            started = []
-            with user_errors("Starting the training runs"):
-                if problems:
-                    raise ParameterError(" ".join(problems))
-                if device == "cuda" and not dev["cuda"]:
-                    raise ParameterError("device='cuda' was chosen, but no CUDA GPU is available; use 'auto' or "
-                                         "'cpu'.")
-                for name in chosen:
-                    run_device = device if info[name]["torch"] else "cpu"
-                    label = run_name.strip() or None
-                    if label and len(chosen) > 1:
-                        label = f"{label} ({name})"
-                    run = jobs.start_run(store, project.id, name, data={"source": "dataset", "dataset_id": ds.id},
-                                         params=params[name], seed=seed, device=run_device, name=label)
-                    started.append(run)
-            if started:
-                ss[PICKER] = started[-1].id
-                state.flash = md("Started " + ", ".join(f"'{r.name}'" for r in started) + ".")
-                st.rerun()
+        data_spec = {"source": "dataset", "dataset_id": ds.id}
+        intro = (f"The log of '{ds.name}' is split by time: the last 10% of the positive events is the test "
+                 "part, the 10% before it the validation part (early stopping), the rest trains the model.")
+else:
+    staged = rating_data_picker(store, project.id)
+    if staged is not None:
+        data_spec, kind = staged.spec, "rating"
+        intro = ("Evaluated on the randomised test ratings only: AUC over all test pairs, NDCG@5 / Recall@5 per "
+                 "user, MSE. The causal models weight each training rating by 1 / P(rated), so that the loss "
+                 "estimates the loss on randomly chosen items.")
+if data_spec is not None:
+    models = tv.models_for(kind)
+    info = {m["name"]: m for m in models}
+    names = list(info)
+    st.caption(md(intro))
+    chosen = st.multiselect(
+        "Models", names, default=[n for n in (("popularity",) if kind == "log" else ("mf", "mf-ips")) if n in names],
+        key="train_models" if kind == "log" else "train_models_rating",
+        format_func=lambda n: f"{n} ({tv.tag(info[n])})",
+        help="Causal models correct for the selection bias of the data (exposure or rating propensities, uplift); "
+             "traditional ones learn from the observed behaviour as it is.")
+    params: dict[str, dict] = {}
+    problems: list[str] = []
+    for name in chosen:
+        m = info[name]
+        with st.expander(f"{name} ({tv.tag(m)}): parameters", expanded=True):
+            st.caption(md(m["description"]))
+            params[name], bad = tv.param_widgets(m, "train_param")
+            problems += bad or tv.check_params(name, params[name])
+    dev = tv.detected_device()
+    c1, c2, c3 = st.columns([1, 1, 2])
+    seed = int(c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="train_seed",
+                               help="Seeds every random step of training; on the CPU the same seed gives the "
+                                    "same results."))
+    device = c2.selectbox("Device", list(DEVICES), key="train_device",
+                          help="auto: a CUDA GPU when one is present, else the CPU. The non-neural models "
+                               "(popularity, item-knn) always run on the CPU.")
+    c2.caption(md(f"Detected: {dev['name']}."))
+    run_name = c3.text_input("Run name (optional)", key="train_run_name", max_chars=80,
+                             help="Empty: '<model> #n'. With several models, the model is added to the name.")
+    if device == "cuda" and not dev["cuda"]:
+        st.warning("No CUDA GPU is available here: runs with device 'cuda' would fail; choose auto or cpu.")
+    for p in problems:
+        st.error(md(p))
+    if problems:
+        st.caption("Correct the parameter values above to start training.")
+    if st.button("Start training", key="train_start", type="primary", disabled=not chosen or bool(problems)):
+        started = []
+        with user_errors("Starting the training runs"):
+            if problems:
+                raise ParameterError(" ".join(problems))
+            if device == "cuda" and not dev["cuda"]:
+                raise ParameterError("device='cuda' was chosen, but no CUDA GPU is available; use 'auto' or "
+                                     "'cpu'.")
+            for name in chosen:
+                run_device = device if info[name]["torch"] else "cpu"
+                label = run_name.strip() or None
+                if label and len(chosen) > 1:
+                    label = f"{label} ({name})"
+                run = jobs.start_run(store, project.id, name, data=data_spec,
+                                     params=params[name], seed=seed, device=run_device, name=label)
+                started.append(run)
+        if started:
+            ss[PICKER] = started[-1].id
+            state.flash = md("Started " + ", ".join(f"'{r.name}'" for r in started) + ".")
+            st.rerun()
 
 # ---------------------------------------------------------------------------------------------- runs
 st.subheader("Runs")
@@ -184,7 +204,7 @@ def _show_run(run, progress: dict | None) -> None:
                                         for c in ("value", "95% CI low", "95% CI high")})
             if "ndcg@10" in (run.metrics.get("ci95") or {}):
                 st.caption(md(tv.metric_label("ndcg@10", run)) + ": the interval is over resampled test users.")
-            st.caption(md(tv.METRICS_ASSUMPTION))
+            st.caption(md(tv.metrics_assumption(run)))
         extra = [f"fit {tv.fmt_seconds(run.metrics.get('seconds'))}"]
         if run.metrics.get("best_epoch"):
             extra.append(f"best epoch {run.metrics['best_epoch']} of {run.metrics.get('epochs')}")

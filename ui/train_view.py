@@ -294,8 +294,9 @@ def split_text(run: Any) -> str:
         if opts.get("split") == "leave-last":
             return "each user's last item (leave-last split)"
         return f"the last {float(opts.get('test_fraction', 0.1)):.0%} of time (temporal split)"
-    if data.get("source") == "coat":
-        return "the randomised (missing-at-random) test ratings"
+    if data.get("source") in ("coat", "csv"):
+        carved = " (less the share kept for the propensities)" if data.get("mar_fraction") else ""
+        return f"the randomised (missing-at-random) test ratings{carved}"
     return "the test file"
 
 
@@ -322,6 +323,19 @@ METRICS_ASSUMPTION = (
     "here; the IPS rows reweight the test positives towards uniform exposure to estimate it. Intervals: 95% "
     "percentile bootstrap over the test users (seeded by the run's seed). Items a user had in training are "
     "excluded from their top-10.")
+#: the same for rating data whose test ratings are of randomly assigned items
+RATING_METRICS_ASSUMPTION = (
+    "The test ratings are of items assigned to users at random (missing at random), unlike the training ratings, "
+    "which users chose to give: these figures estimate how well the model ranks and predicts items users did not "
+    "pick themselves — what debiasing aims at — assuming the test items really were assigned at random. AUC is "
+    "over all test pairs; NDCG@5 / Recall@5 rank each user's test items (a user without a positive test item "
+    "counts as 1). Intervals: 95% percentile bootstrap over the test users (seeded by the run's seed).")
+
+
+def metrics_assumption(run: Any) -> str:
+    """What a run's test metrics estimate, and under which assumption."""
+    source = ((run.config or {}).get("data") or {}).get("source")
+    return RATING_METRICS_ASSUMPTION if source in ("coat", "csv") else METRICS_ASSUMPTION
 
 
 def test_metrics_frame(run: Any) -> pd.DataFrame:
@@ -385,7 +399,9 @@ def clip_report_frame(run: Any, report: dict | None = None) -> pd.DataFrame:
              "n_logged_propensity": "from the logged propensity", "n_popularity_propensity":
              "from the item-popularity estimate", "n_graph_propensity": "from the causal graph's exposure model",
              "mode": "propensity mode asked for", "weight_max": "largest inverse-propensity weight",
-             "weight_mean": "mean inverse-propensity weight", "source": "propensity source"}
+             "weight_mean": "mean inverse-propensity weight", "source": "propensity source",
+             "low": "lower clipping bound", "high": "upper clipping bound", "raw_min": "smallest raw propensity",
+             "raw_max": "largest raw propensity"}
     return pd.DataFrame([{"figure": words.get(k, k.replace("_", " ")),
                           "value": f"{v:.4g}" if isinstance(v, float) else str(v)}
                          for k, v in rep.items() if v is not None and not isinstance(v, (dict, list))])

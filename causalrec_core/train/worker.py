@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     metrics = dict(result["metrics"])
     metrics.update({"seconds": result["seconds"], "epochs": result["epochs"], "best_epoch": result["best_epoch"]})
     if result.get("clip_report") is not None:
-        metrics["clip_report"] = result["clip_report"]
+        metrics["clip_report"] = dict(result["clip_report"])
+        if result.get("propensity_method"):
+            metrics["clip_report"]["source"] = result["propensity_method"]
     writer.write(status="completed", metrics=result["metrics"])
     store.update_run(run_id, status="completed", pid=None, metrics=metrics, device=result["device"],
                      data_hash=result["data_hash"])

@@ -260,3 +260,79 @@ def test_causal_propensity_source_is_a_choice_and_graph_needs_features(workspace
     assert not at.error, [e.value for e in at.error]
     assert not at.button(key="train_start").disabled
     assert tv.check_params("uplift", {"propensity": "graph", "propensity_features": ["item_popularity"]}) == []
+
+
+class _Upload:
+    """What st.file_uploader returns, for a page test (AppTest cannot upload files)."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data, self.size = name, data, len(data)
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeypatch, tmp_path):
+    import streamlit as st
+
+    from tests.train.conftest import write_rating_csvs
+
+    train, test = write_rating_csvs(tmp_path, n_users=60, n_items=40)
+    uploads = {"train_ratings_train_csv": _Upload("biased.csv", train.read_bytes()),
+               "train_ratings_test_csv": _Upload("random.csv", test.read_bytes())}
+    real = st.file_uploader
+    monkeypatch.setattr(st, "file_uploader",
+                        lambda label, *a, key=None, **kw: uploads[key] if key in uploads else real(label, *a, key=key,
+                                                                                                  **kw))
+    at = _train_page()
+    at.radio(key="train_source").set_value("ratings").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="train_ratings_mar_csv").set_value("fraction").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert any("60 users × 40 items" in c and "in the randomised sample" in c for c in captions), captions
+    rating_models = [m for m in list_models() if "rating" in m["kinds"]]
+    box = at.multiselect(key="train_models_rating")
+    assert len(box.options) == len(rating_models) and box.value == ["mf", "mf-ips"]
+    box.set_value(["mf-ips"]).run()
+    at.number_input(key="train_param_mf-ips_epochs").set_value(2).run()
+    at.button(key="train_start").click().run()
+    assert not at.exception, at.exception
+    store, project, _ = _project(workspace)
+    (run,) = store.list_runs(project.id)
+    assert run.model == "mf-ips" and run.config["data"]["source"] == "csv"
+    assert run.config["data"]["mar_fraction"] == 0.05
+    assert Path(run.config["data"]["train"]).is_relative_to(store.project_dir(project.id) / "ratings")
+    done = jobs.wait_run(store, run.id, timeout=240)
+    assert done.status == "completed", jobs.tail_log(done)
+    result = json.loads((done.run_dir / "result.json").read_text())
+    assert result["propensity_method"] == "naive-bayes" and result["data"]["n_mar_sample"] > 0
+    at.run()
+    assert not at.exception, at.exception
+    assert "completed" in _runs_table(at)["status"].iloc[0]
+    assert {"test AUC", "test NDCG@5"} <= set(_runs_table(at).columns)
+    metrics = next(df.value for df in at.dataframe if "95% CI low" in df.value.columns).set_index("metric")
+    assert metrics.loc["NDCG@5", "what it measures"].startswith(
+        "NDCG@5 on the randomised (missing-at-random) test ratings (less the share kept for the propensities)")
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert any(c.startswith("The test ratings are of items assigned to users at random") for c in captions), captions
+    assert not any("observational, not debiased" in c for c in captions)
+    clip = next(df.value for df in at.dataframe if "figure" in df.value.columns).set_index("figure")["value"]
+    assert clip["propensity source"] == "naive-bayes" and clip["lower clipping bound"] == "0.02"
+
+
+def test_bad_rating_file_is_refused_with_its_name(workspace, monkeypatch):
+    import streamlit as st
+
+    uploads = {"train_ratings_train_csv": _Upload("biased.csv", b"u1,i1,5\nu2,i1,4\n"),
+               "train_ratings_test_csv": _Upload("random.csv", b"u1,i2,4\nu2,i3,lots\n")}
+    real = st.file_uploader
+    monkeypatch.setattr(st, "file_uploader",
+                        lambda label, *a, key=None, **kw: uploads[key] if key in uploads else real(label, *a, key=key,
+                                                                                                  **kw))
+    at = _train_page()
+    at.radio(key="train_source").set_value("ratings").run()
+    assert not at.exception, at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]
+    assert any("random.csv, line 2: rating 'lots' is not a number" in e for e in errors), errors
+    assert not [b for b in at.button if b.key == "train_start"]
