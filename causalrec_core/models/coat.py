@@ -178,18 +178,24 @@ def load_rating_csv(train_path: str | Path, test_path: str | Path | None = None,
                          "cold_items": len(items) - n_train_items})
 
 
+def _carve(n: int, fraction: object, seed: int, *, param: str, rule: str, what: str, parts: str) -> np.ndarray:
+    """A seeded random mask of ``round(fraction * n)`` of ``n`` rows, refusing a fraction that leaves
+    either side empty (``parts`` names the two sides in the message)."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        raise out_of_range(param, fraction, rule)
+    k = int(round(fraction * n))
+    if k < 1 or k >= n:
+        raise DataError(f"{param}={fraction} of {n} {what} leaves {parts}.")
+    mask = np.zeros(n, dtype=bool)
+    mask[np.random.default_rng(seed).permutation(n)[:k]] = True
+    return mask
+
+
 def validation_slice(data: RecData, fraction: float = 0.1, seed: int = 0) -> RecData:
     """A copy whose ``valid`` is a seeded random ``fraction`` of the (biased) training ratings and whose
     ``train`` is the rest; ``test`` is untouched and plays no part."""
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
-        raise out_of_range("fraction", fraction, "a number strictly between 0 and 1")
-    n = len(data.train)
-    n_valid = int(round(fraction * n))
-    if n_valid < 1 or n_valid >= n:
-        raise DataError(f"fraction={fraction} of {n} training ratings leaves no validation or no training rows.")
-    order = np.random.default_rng(seed).permutation(n)
-    mask = np.zeros(n, dtype=bool)
-    mask[order[:n_valid]] = True
+    mask = _carve(len(data.train), fraction, seed, param="fraction", rule="a number strictly between 0 and 1",
+                  what="training ratings", parts="no validation or no training rows")
     return data.with_train(data.train.subset(~mask), data.train.subset(mask))
 
 
@@ -197,19 +203,14 @@ def with_mar_sample(data: RecData, fraction: float, seed: int = 0) -> RecData:
     """A copy whose ``mar_sample`` is a seeded random ``fraction`` of the randomised test ratings and
     whose ``test`` is the rest (the protocol of the public Coat code uses 5%; there the sample stays in
     the test set, here it leaves it). Only for data whose test set is a randomised (MAR) sample."""
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
-        raise out_of_range("mar_fraction", fraction, "a number strictly between 0 and 1 (e.g. 0.05)")
     if data.test is None or len(data.test) == 0:
         raise DataError("mar_fraction needs a randomised test set to carve the MAR sample from; the data has none.")
     if data.mar_sample is not None and len(data.mar_sample) > 0:
         raise DataError(f"the data already holds a MAR sample of {len(data.mar_sample)} ratings; give either a "
                         "MAR file or mar_fraction, not both.")
     n = len(data.test)
-    n_mar = int(round(fraction * n))
-    if n_mar < 1 or n_mar >= n:
-        raise DataError(f"mar_fraction={fraction} of {n} test ratings leaves no MAR sample or no test rows.")
-    order = np.random.default_rng(seed).permutation(n)
-    mask = np.zeros(n, dtype=bool)
-    mask[order[:n_mar]] = True
-    meta = {**data.meta, "mar_sample": f"{n_mar} of {n} randomised test ratings (seed {seed}), removed from the test"}
+    mask = _carve(n, fraction, seed, param="mar_fraction", rule="a number strictly between 0 and 1 (e.g. 0.05)",
+                  what="test ratings", parts="no MAR sample or no test rows")
+    meta = {**data.meta, "mar_sample": f"{int(mask.sum())} of {n} randomised test ratings (seed {seed}), removed "
+                                       "from the test"}
     return replace(data, test=data.test.subset(~mask), mar_sample=data.test.subset(mask), meta=meta)

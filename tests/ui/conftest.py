@@ -30,3 +30,23 @@ def open_page(page: str, timeout: float = 180):
     at.run()
     assert not at.exception, at.exception
     return at
+
+
+class Upload:
+    """What st.file_uploader returns, for a page test (AppTest cannot upload files)."""
+
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name, self._data, self.size = name, data, len(data)
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def with_uploads(monkeypatch, uploads: dict) -> None:
+    """Make ``st.file_uploader(key=K)`` return ``uploads[K]`` (an :class:`Upload`) for the keys given."""
+    import streamlit as st
+
+    real = st.file_uploader
+    monkeypatch.setattr(st, "file_uploader",
+                        lambda label, *a, key=None, **kw: uploads[key] if key in uploads else real(label, *a, key=key,
+                                                                                                  **kw))

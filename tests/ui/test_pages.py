@@ -6,6 +6,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.ui.conftest import Upload, with_uploads
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 
@@ -103,26 +105,8 @@ def test_data_page_offers_rejected_rows_only_when_there_are_some(workspace, tmp_
             assert not any(c.value == "No row was rejected." for c in at.caption)
 
 
-class _Upload:
-    """What st.file_uploader returns, for a page test (AppTest cannot upload files)."""
-
-    def __init__(self, name: str, data: bytes) -> None:
-        self.name, self._data, self.size = name, data, len(data)
-
-    def getvalue(self) -> bytes:
-        return self._data
-
-
-def _with_upload(monkeypatch, upload: _Upload) -> None:
-    import streamlit as st
-
-    real = st.file_uploader
-    monkeypatch.setattr(st, "file_uploader",
-                        lambda label, *a, key=None, **kw: upload if key == "log_upload" else real(label, *a, key=key, **kw))
-
-
 def test_data_page_empty_upload_shows_only_the_error(workspace, monkeypatch):
-    _with_upload(monkeypatch, _Upload("empty.csv", b""))
+    with_uploads(monkeypatch, {"log_upload": Upload("empty.csv", b"")})
     at = _run("pages/data.py")
     assert not at.exception, at.exception
     errors = [e.value.replace("\\", "") for e in at.error]
@@ -132,7 +116,8 @@ def test_data_page_empty_upload_shows_only_the_error(workspace, monkeypatch):
 
 
 def test_data_page_upload_shows_the_reading_options(workspace, monkeypatch):
-    _with_upload(monkeypatch, _Upload("log.csv", b"user,item,ts\nu1,i1,2024-01-01T00:00:00Z\nu2,i2,2024-01-02T00:00:00Z\n"))
+    with_uploads(monkeypatch, {"log_upload": Upload("log.csv", b"user,item,ts\nu1,i1,2024-01-01T00:00:00Z\n"
+                                                              b"u2,i2,2024-01-02T00:00:00Z\n")})
     at = _run("pages/data.py")
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

@@ -14,7 +14,7 @@ from causalrec_core.models.param_help import describe_param
 from causalrec_core.models.registry import list_models
 from causalrec_core.store import ProjectStore
 from causalrec_core.train import jobs
-from tests.ui.conftest import open_page
+from tests.ui.conftest import Upload, open_page, with_uploads
 from ui import train_view as tv
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -262,28 +262,12 @@ def test_causal_propensity_source_is_a_choice_and_graph_needs_features(workspace
     assert tv.check_params("uplift", {"propensity": "graph", "propensity_features": ["item_popularity"]}) == []
 
 
-class _Upload:
-    """What st.file_uploader returns, for a page test (AppTest cannot upload files)."""
-
-    def __init__(self, name: str, data: bytes) -> None:
-        self.name, self._data, self.size = name, data, len(data)
-
-    def getvalue(self) -> bytes:
-        return self._data
-
-
 def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeypatch, tmp_path):
-    import streamlit as st
-
     from tests.train.conftest import write_rating_csvs
 
     train, test = write_rating_csvs(tmp_path, n_users=60, n_items=40)
-    uploads = {"train_ratings_train_csv": _Upload("biased.csv", train.read_bytes()),
-               "train_ratings_test_csv": _Upload("random.csv", test.read_bytes())}
-    real = st.file_uploader
-    monkeypatch.setattr(st, "file_uploader",
-                        lambda label, *a, key=None, **kw: uploads[key] if key in uploads else real(label, *a, key=key,
-                                                                                                  **kw))
+    with_uploads(monkeypatch, {"train_ratings_train_csv": Upload("biased.csv", train.read_bytes()),
+                               "train_ratings_test_csv": Upload("random.csv", test.read_bytes())})
     at = _train_page()
     at.radio(key="train_source").set_value("ratings").run()
     assert not at.exception, at.exception
@@ -322,14 +306,8 @@ def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeyp
 
 
 def test_bad_rating_file_is_refused_with_its_name(workspace, monkeypatch):
-    import streamlit as st
-
-    uploads = {"train_ratings_train_csv": _Upload("biased.csv", b"u1,i1,5\nu2,i1,4\n"),
-               "train_ratings_test_csv": _Upload("random.csv", b"u1,i2,4\nu2,i3,lots\n")}
-    real = st.file_uploader
-    monkeypatch.setattr(st, "file_uploader",
-                        lambda label, *a, key=None, **kw: uploads[key] if key in uploads else real(label, *a, key=key,
-                                                                                                  **kw))
+    with_uploads(monkeypatch, {"train_ratings_train_csv": Upload("biased.csv", b"u1,i1,5\nu2,i1,4\n"),
+                               "train_ratings_test_csv": Upload("random.csv", b"u1,i2,4\nu2,i3,lots\n")})
     at = _train_page()
     at.radio(key="train_source").set_value("ratings").run()
     assert not at.exception, at.exception
