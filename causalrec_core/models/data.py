@@ -155,6 +155,16 @@ class RecData:
     def n_items(self) -> int:
         return self.train.n_items
 
+    @property
+    def item_category_features(self) -> np.ndarray | None:
+        """The one-hot category columns of ``item_features`` (logs put them first, then the numeric
+        catalogue attributes: ``meta['item_n_category_features']`` says how many); all columns when the
+        data does not say."""
+        if self.item_features is None:
+            return None
+        n = self.meta.get("item_n_category_features")
+        return self.item_features if n is None else self.item_features[:, : int(n)]
+
     def with_train(self, train: Interactions, valid: Interactions | None = None) -> RecData:
         """A copy with another train (and valid) part, e.g. a validation slice carved from train."""
         return replace(self, train=train, valid=valid)

@@ -8,7 +8,9 @@ What each sentence says, by model:
   similar one among the item's neighbours), with the similarity;
 * ``sasrec`` / ``sasrec-ips`` — the user's most recent items (what the next-item prediction reads)
   and how many training users went from the user's last item directly to this one;
-* ``text-mf`` — the item of the user's history whose title embedding is closest to this item's;
+* ``text-mf`` — the item of the user's history whose title embedding is closest to this item's and,
+  when the model uses the catalogue attributes, how much they add to the item's score against an
+  average item (and the attribute that adds most);
 * ``uplift`` — the estimated purchase probability with and without showing the item;
 * any other model — the user's most recent items.
 
@@ -146,6 +148,20 @@ def _text_similarity_text(model: Any, data: RecData, hist: np.ndarray, i: int) -
     return f"its title is closest to {_label(data, int(items[best]))} from your history (cosine {cos[best]:.2f})"
 
 
+def _attribute_text(model: Any, u: int | None, i: int) -> str | None:
+    """text-mf: the catalogue attributes' share of the score (``TextMF.feature_contributions``)."""
+    contrib = getattr(model, "feature_contributions", None)
+    names = list(getattr(model, "item_feature_names_", None) or [])
+    if contrib is None or not names or u is None:
+        return None
+    c = np.asarray(contrib(u, i), dtype=np.float64)
+    if len(c) != len(names) or not np.any(c):
+        return None
+    j = int(np.argmax(np.abs(c)))
+    return (f"its catalogue attributes add {c.sum():+.2f} to its score against an average item "
+            f"(most: {names[j]}, {c[j]:+.2f})")
+
+
 def _uplift_text(model: Any, u: int, i: int) -> str:
     p0, p1 = model.predict_outcomes(np.array([u]), np.array([i]))
     return (f"estimated uplift {p1[0] - p0[0]:+.3f}: P(purchase) {p1[0]:.3f} if shown vs "
@@ -203,9 +219,16 @@ def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.Da
         else:
             text = (_text_similarity_text(model, data, hist, i) if name == "text-mf" else None) \
                 or _recent_text(data, hist)
+            attrs = _attribute_text(model, u, i) if name == "text-mf" else None
+            if attrs:
+                text += "; " + attrs
         if pop[i] == 0:
-            how = "scored from its title text" if name == "text-mf" and getattr(model, "use_text", False) \
-                else "scored without any interaction evidence"
+            how = "scored without any interaction evidence"
+            if name == "text-mf":
+                sides = [w for w, on in (("its title text", getattr(model, "use_text", False)),
+                                         ("its catalogue attributes", getattr(model, "n_item_features_", 0)))
+                         if on]
+                how = "scored from " + " and ".join(sides) if sides else how
             text = f"cold item (no training interactions; {how}); " + text
         out.append(text[0].upper() + text[1:] + ".")
     return out

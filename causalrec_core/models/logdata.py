@@ -26,8 +26,24 @@ What is built:
   count (``exposure_window='train'``), so the causal models never see a valid or test outcome;
   ``'all'`` uses the whole log (for effect estimation, not for training). ``None`` when the log
   has no exposure information at all.
-* **Item side information** — ``item_text`` from title / name / description and category,
-  ``item_features`` a one-hot encoding of the category.
+* **Item side information** — ``item_text`` from title / name / description and category, and
+  ``item_features`` = the one-hot encoding of the category (columns ``category=<level>``) followed by
+  the items table's **numeric catalogue attributes** (e.g. ``price``, a catalogue ``popularity``),
+  one column each, named after the column (``meta['item_feature_names']`` lists every column in
+  order; ``meta['item_n_category_features']`` is the size of the leading one-hot block). A numeric
+  attribute is any column other than ``item_id``, the text and category columns, and the store's
+  whole-log aggregates (:data:`STORE_AGGREGATES`), whose dtype is numeric or boolean, or whose text
+  parses as numbers in at least :data:`MIN_NUMERIC_SHARE` of its non-empty values (the rest, e.g.
+  ``'n/a'``, count as missing and are reported in ``meta['warnings']``). A column missing for more
+  than :data:`MAX_MISSING_SHARE` of the catalogue, or constant over it, is skipped. A non-negative
+  column with sample skewness above :data:`SKEW_LOG1P` is log1p-transformed; every column is then
+  standardised (mean 0, sd 1 over the catalogue: every indexed item with a value) and a missing
+  value becomes 0 (the mean). ``meta['item_numeric_columns']`` records per used column its
+  transform, mean, sd, number missing and number non-numeric; ``meta['item_numeric_skipped']`` each
+  left-out column and why. These are **static catalogue attributes read from the items table**, never
+  counts from the interaction log, so nothing of the valid or test interactions leaks into them (a
+  column named like a store aggregate such as ``n_events`` is refused for that reason; a catalogue
+  column that the user computed from the whole log would leak, and is the user's responsibility).
 * **Covariate tables** (for propensity models, see :mod:`causalrec_core.models.exposure`) —
   ``meta['user_covariates']`` / ``meta['item_covariates']``: pandas DataFrames indexed by the dense
   user / item index (``0 .. n-1``) with
@@ -65,7 +81,8 @@ from causalrec_core.data.schema import CANONICAL_EVENTS
 from causalrec_core.errors import DataError, ParameterError, invalid_choice, out_of_range
 from causalrec_core.models.data import Exposures, Interactions, RecData
 
-__all__ = ["LOG_SPLITS", "MAX_CATEGORY_LEVELS", "hold_out_items", "log_data_from_dataset", "log_data_from_frames"]
+__all__ = ["LOG_SPLITS", "MAX_CATEGORY_LEVELS", "MAX_MISSING_SHARE", "MIN_NUMERIC_SHARE", "SKEW_LOG1P",
+           "hold_out_items", "log_data_from_dataset", "log_data_from_frames"]
 
 LOG_SPLITS: tuple[str, ...] = ("time", "leave-last")
 EXPOSURE_WINDOWS: tuple[str, ...] = ("train", "all")
@@ -183,8 +200,104 @@ def _first_present(columns: Iterable[str], candidates: Iterable[str]) -> list[st
     return [lower[c] for c in candidates if c in lower]
 
 
+#: An items-table column with more than this share of the catalogue missing is not an item feature.
+MAX_MISSING_SHARE = 0.5
+#: A text column is read as numbers when at least this share of its non-empty values parse as numbers.
+MIN_NUMERIC_SHARE = 0.9
+#: A non-negative numeric column with a larger sample skewness is log1p-transformed before standardising.
+SKEW_LOG1P = 1.0
+
+
+def _numeric_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``s`` as float64 with NaN for missing / non-numeric entries, and the mask of the non-numeric (given
+    but unparseable or infinite) entries; None when ``s`` is not a numeric column (a text column whose
+    non-empty values parse as numbers in under MIN_NUMERIC_SHARE of the cases)."""
+    if pd.api.types.is_bool_dtype(s):
+        vals = s.astype("float64").to_numpy(dtype=np.float64)
+        return vals, np.zeros(len(s), dtype=bool)
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s):
+        vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+        return np.where(np.isfinite(vals), vals, np.nan), ~np.isfinite(vals) & s.notna().to_numpy()
+    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+        return None
+    text = s.astype(object).where(s.notna(), "").map(lambda v: str(v).strip())
+    given = (text != "").to_numpy()
+    if not given.any():
+        return None
+    vals = pd.to_numeric(text.where(text != "", None), errors="coerce").to_numpy(dtype=np.float64)
+    ok = np.isfinite(vals) & given
+    if ok.sum() < MIN_NUMERIC_SHARE * given.sum():
+        return None
+    return np.where(ok, vals, np.nan), given & ~ok
+
+
+def _skewness(x: np.ndarray) -> float:
+    sd = x.std()
+    return float(((x - x.mean()) ** 3).mean() / sd ** 3) if sd > 0 else 0.0
+
+
+def _numeric_item_features(it: pd.DataFrame, n: int, skip: set[str],
+                           meta: dict) -> tuple[np.ndarray, list[str]]:
+    """The standardised numeric catalogue attributes of the items table ``it`` (indexed by the dense item
+    index): an (n, m) float32 block, its column names, and ``meta['item_numeric_columns']`` /
+    ``meta['item_numeric_skipped']`` saying what was used, how, and what was left out and why."""
+    used: dict[str, dict] = {}
+    skipped: dict[str, str] = {}
+    cols: list[np.ndarray] = []
+    for col in it.columns:
+        name = str(col)
+        if col == "item_id" or name.lower() in skip:
+            continue
+        s = it[col]
+        if name.lower() in STORE_AGGREGATES:
+            skipped[name] = "a whole-log aggregate of the project store (would leak the valid and test windows)"
+            continue
+        if pd.api.types.is_datetime64_any_dtype(s) or isinstance(s.dtype, pd.DatetimeTZDtype):
+            skipped[name] = "a date/time column"
+            continue
+        parsed = _numeric_values(s)
+        if parsed is None:
+            skipped[name] = "not numeric"
+            continue
+        raw, bad = parsed
+        n_bad = int(bad.sum())
+        vals = pd.Series(raw, index=it.index).reindex(range(n)).to_numpy(dtype=np.float64)
+        present = np.isfinite(vals)
+        n_missing = int(n - present.sum())
+        if n_missing > MAX_MISSING_SHARE * n:
+            skipped[name] = f"mostly missing ({n_missing} of {n} items)"
+            continue
+        x = vals[present]
+        if len(np.unique(x)) < 2:
+            skipped[name] = "constant over the catalogue"
+            continue
+        transform = "none"
+        if x.min() >= 0 and len(np.unique(x)) > 2 and _skewness(x) > SKEW_LOG1P:
+            transform = "log1p"
+            x = np.log1p(x)
+        mean, sd = float(x.mean()), float(x.std())
+        z = np.zeros(n, dtype=np.float64)  # missing -> 0, the catalogue mean
+        z[present] = (x - mean) / sd
+        cols.append(z)
+        used[name] = {"transform": transform, "mean": mean, "sd": sd, "n_missing": n_missing,
+                      "n_non_numeric": n_bad}
+        if n_bad:
+            examples = ", ".join(repr(v) for v in s[bad].head(3).tolist())
+            meta["warnings"].append(f"items.{name}: {n_bad} value(s) are not numbers (examples: {examples}); "
+                                    "they count as missing (the catalogue mean) in item_features.")
+    meta["item_numeric_columns"] = used
+    meta["item_numeric_skipped"] = skipped
+    block = np.stack(cols, axis=1).astype(np.float32) if cols else np.zeros((n, 0), dtype=np.float32)
+    return block, list(used)
+
+
 def _items_side(items: pd.DataFrame | None, item_ids: np.ndarray, meta: dict) -> tuple[Any, Any]:
-    """item_text and item_features (one-hot of the category) aligned to ``item_ids``."""
+    """item_text and item_features aligned to ``item_ids``.
+
+    ``item_features`` = [one-hot of the category | standardised numeric catalogue attributes] (see the
+    module docstring); ``meta['item_feature_names']`` names its columns in order,
+    ``meta['item_n_category_features']`` says how many leading columns are the one-hot block.
+    """
     if items is None:
         return None, None
     it = items.drop_duplicates("item_id", keep="first")
@@ -211,18 +324,30 @@ def _items_side(items: pd.DataFrame | None, item_ids: np.ndarray, meta: dict) ->
             add(it[cat_col], f"{cat_col}: ")
         item_text = [str(t) for t in parts.tolist()]
         meta["item_text_columns"] = [str(c) for c in text_cols] + ([str(cat_col)] if cat_col else [])
-    item_features = None
+    blocks: list[np.ndarray] = []
+    feature_names: list[str] = []
     if cat_col:
         cats = it[cat_col].reindex(range(n))
         present = cats.notna().to_numpy()
         labels = cats[present].astype(str).str.strip()
         names = sorted(set(labels.tolist()))
-        item_features = np.zeros((n, len(names)), dtype=np.float32)
+        one_hot = np.zeros((n, len(names)), dtype=np.float32)
         col_of = {c: j for j, c in enumerate(names)}
         rows = np.flatnonzero(present)
-        item_features[rows, [col_of[c] for c in labels.tolist()]] = 1.0
-        meta["item_feature_names"] = [f"{cat_col}={c}" for c in names]
-    return item_text, item_features
+        one_hot[rows, [col_of[c] for c in labels.tolist()]] = 1.0
+        blocks.append(one_hot)
+        feature_names += [f"{cat_col}={c}" for c in names]
+    meta["item_n_category_features"] = len(feature_names)
+    meta.setdefault("warnings", [])
+    skip = {c.lower() for c in TEXT_COLUMNS + CATEGORY_COLUMNS}
+    numeric, numeric_names = _numeric_item_features(it, n, skip, meta)
+    if numeric_names:
+        blocks.append(numeric)
+        feature_names += numeric_names
+    if not blocks:
+        return item_text, None
+    meta["item_feature_names"] = feature_names
+    return item_text, np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
 
 
 def _side_columns(table: pd.DataFrame | None, id_col: str) -> tuple[dict[str, str], dict[str, str]]:

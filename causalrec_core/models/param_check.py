@@ -32,6 +32,7 @@ PARAM_RULES: dict[str, tuple[str, float | None, bool, float | None, bool, str]] 
     "id_dropout": ("float", 0, True, 1, False, "a number from 0 up to (not including) 1"),
     "lr": ("float", 0, False, None, False, "a number above 0"),
     "weight_decay": ("float", 0, True, None, False, "a number of at least 0"),
+    "text_weight_decay": ("float", 0, True, None, False, "a number of at least 0"),
     "imputation_weight_decay": ("float", 0, True, None, False, "a number of at least 0 (or empty)"),
     "shrinkage": ("float", 0, True, None, False, "a number of at least 0"),
     "half_life_days": ("float", 0, False, None, False, "a number of days above 0 (or empty)"),

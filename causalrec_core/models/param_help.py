@@ -74,9 +74,17 @@ PARAM_HELP: dict[str, str] = {
                    "shares check it better but leave less to learn from.",
     # text-aware
     "id_dropout": "Share of training steps on which an item's own id vector is dropped so the model must rely on "
-                  "its title text: higher values make cold items (no interactions) score better.",
+                  "its title text and catalogue attributes: higher values make cold items (no interactions) "
+                  "score better.",
     "use_text": "Adds a projection of each item's title embedding (MiniLM) to its vector, so items without "
-                "interactions still get meaningful scores; off makes it a plain factorisation.",
+                "interactions still get meaningful scores; off (with use_item_features off too) makes it a plain "
+                "factorisation.",
+    "use_item_features": "Adds a learned mapping of each item's catalogue attributes (its category and the "
+                         "numeric columns of the items table, such as price or a catalogue popularity) to its "
+                         "vector and bias, so new items are also scored by what the catalogue says about them.",
+    "text_weight_decay": "L2 penalty on the title-text part only: larger values keep the text from memorising the "
+                         "trained items (which adds noise to new items' scores), too large ignores the text; "
+                         "0 turns it off.",
     "text_batch_size": "Titles encoded at once by the text model: larger batches encode faster but use more "
                        "memory; it does not change the results.",
     "cache_dir": "Folder where the title embeddings are cached between runs (empty: no cache); caching only "

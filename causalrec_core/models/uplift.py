@@ -19,8 +19,8 @@ graph's adjustment set from :func:`~causalrec_core.models.exposure.features_from
 ``'fitted'``, ``'logged+fitted'`` or ``'graph'``.
 
 ``score`` (and :meth:`UpliftRecommender.predict_uplift`) is the estimated uplift
-head 1 - head 0; ``predict`` is P(purchase | exposed). Optional ``data.user_features`` /
-``data.item_features`` (numeric, one row per user / item) enter the trunk, standardised.
+head 1 - head 0; ``predict`` is P(purchase | exposed). Optional ``data.user_features`` and the item
+category one-hot (``data.item_category_features``) enter the trunk, standardised.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ class UpliftRecommender(TorchRecommender):
         perm = rng.permutation(n)
         val, fit = np.sort(perm[:n_val]), np.sort(perm[n_val:])
         uf = _standardise(data.user_features, data.n_users)
-        itf = _standardise(data.item_features, data.n_items)
+        itf = _standardise(data.item_category_features, data.n_items)
         nn = torch.nn
         dim, hid = int(self.dim), int(self.hidden)
         n_in = 3 * dim + uf.shape[1] + itf.shape[1]

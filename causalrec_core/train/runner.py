@@ -204,7 +204,7 @@ def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> di
 
         recs = recommendation_matrix(model, m["per_user"]["user"], k=10, exclude=data.train)
         out["beyond"] = beyond_accuracy(recs, n_items=data.n_items, item_popularity=model.item_popularity_,
-                                        item_features=data.item_features)
+                                        item_features=data.item_category_features)
     if intervals:
         out["ci95"] = intervals
     return out

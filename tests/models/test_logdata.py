@@ -143,8 +143,16 @@ def test_items_table_text_features_and_cold_items():
     assert d.item_ids.tolist() == ["a", "b", "c", "d", "e", "f"]  # items of the log and of the table
     assert d.item_text == ["Apple. category: fruit", "Banana. category: fruit", "category: tools", "", "Eel",
                            "Fig. category: fruit"]
-    assert d.meta["item_feature_names"] == ["category=fruit", "category=tools"]
-    assert d.item_features.tolist() == [[1, 0], [1, 0], [0, 1], [0, 0], [0, 0], [1, 0]]
+    # the category one-hot, then the numeric price (d is not in the table: missing -> 0, the mean)
+    assert d.meta["item_feature_names"] == ["category=fruit", "category=tools", "price"]
+    assert d.meta["item_n_category_features"] == 2
+    assert d.item_features[:, :2].tolist() == [[1, 0], [1, 0], [0, 1], [0, 0], [0, 0], [1, 0]]
+    z = (np.array([1.0, 2.0, 3.0, 4.0, 5.0]) - 3.0) / np.sqrt(2.0)
+    np.testing.assert_allclose(d.item_features[:, 2], [z[0], z[1], z[2], 0.0, z[3], z[4]], rtol=1e-6)
+    assert d.item_features.dtype == np.float32
+    assert d.meta["item_numeric_columns"] == {"price": {"transform": "none", "mean": 3.0, "sd": pytest.approx(2 ** 0.5),
+                                                        "n_missing": 1, "n_non_numeric": 0}}
+    assert d.meta["item_numeric_skipped"] == {}
     assert d.meta["n_cold_items"] == 4  # only a and b have training positives
     assert d.meta["n_items"] == 6
 
@@ -222,8 +230,18 @@ def test_sample_data(split):
     else:
         assert len(np.unique(d.test.user)) == len(d.test)  # one test item per user
     assert len(d.item_text) == 500 and all(isinstance(t, str) for t in d.item_text)
-    assert d.item_features.shape == (500, items["category"].nunique())
-    assert (d.item_features.sum(axis=1) == 1).all()
+    n_cat = items["category"].nunique()
+    assert d.item_features.shape == (500, n_cat + 2) and d.meta["item_n_category_features"] == n_cat
+    assert (d.item_features[:, :n_cat].sum(axis=1) == 1).all()
+    assert d.meta["item_feature_names"][n_cat:] == ["price", "popularity"]
+    num = d.item_features[:, n_cat:].astype(np.float64)
+    np.testing.assert_allclose(num.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(num.std(axis=0), 1.0, atol=1e-5)
+    # both are right-skewed and non-negative: log1p before standardising
+    assert {c: v["transform"] for c, v in d.meta["item_numeric_columns"].items()} == {"price": "log1p",
+                                                                                      "popularity": "log1p"}
+    x = np.log1p(items.set_index("item_id").loc[d.item_ids, "price"].to_numpy())
+    np.testing.assert_allclose(num[:, 0], (x - x.mean()) / x.std(), atol=1e-5)
     assert d.exposures is not None and 0 < d.exposures.exposed.mean() < 1
     assert d.exposures.propensity is not None and np.isfinite(d.exposures.propensity).all()
     assert d.train.propensity is not None
@@ -359,6 +377,10 @@ def test_log_data_from_dataset_covariates(tmp_path):
     assert list(d2.meta["item_covariates"].columns) == ["item_popularity"]
     assert list(d2.meta["user_covariates"].columns) == ["user_activity"]
     assert d2.meta["item_covariates"]["item_popularity"].tolist() == ic["item_popularity"].tolist()[:d2.n_items]
+    # ... nor item features (the store's items table holds only whole-log aggregates here)
+    assert d2.item_features is None
+    assert {"n_events", "n_users"} <= set(d2.meta["item_numeric_skipped"])
+    assert d.meta["item_feature_names"][-1] == "price"
 
 
 def test_store_aggregates_never_become_covariates():
@@ -366,3 +388,86 @@ def test_store_aggregates_never_become_covariates():
     d = log_data_from_frames(_events(), agg, valid_fraction=0.2, test_fraction=0.2)
     assert not {"n_events", "n_users", "popularity_rank"} & set(d.meta["item_covariates"].columns)
     assert "whole-log aggregate" in d.meta["covariates"]["skipped"]["items.n_events"]
+
+
+# ------------------------------------------------------------------------------------------ item features
+
+
+def _item_features(items: pd.DataFrame):
+    return log_data_from_frames(_events(), items, valid_fraction=0.2, test_fraction=0.2)
+
+
+def test_numeric_item_features_skip_constant_missing_text_and_aggregates():
+    items = ITEMS.assign(
+        weight=[2.0, 2.0, 2.0, 2.0, 2.0],  # constant
+        rating=[np.nan, np.nan, np.nan, np.nan, 4.0],  # 5 of 6 catalogue items missing
+        colour=["red", "green", "red", "blue", "red"],  # text
+        n_events=[9, 9, 9, 1, 9], popularity_rank=[1, 2, 3, 4, 5],  # store aggregates: would leak
+        added=pd.to_datetime(["2024-01-01"] * 4 + ["2024-02-01"]),
+        in_stock=[True, False, True, True, False],  # boolean -> 0/1, standardised
+    )
+    d = _item_features(items)
+    assert d.meta["item_feature_names"] == ["category=fruit", "category=tools", "price", "in_stock"]
+    skipped = d.meta["item_numeric_skipped"]
+    assert skipped["weight"] == "constant over the catalogue"
+    assert skipped["rating"].startswith("mostly missing (5 of 6 items")
+    assert skipped["colour"] == "not numeric" and skipped["added"] == "a date/time column"
+    assert "whole-log aggregate" in skipped["n_events"] and "whole-log aggregate" in skipped["popularity_rank"]
+    assert "title" not in skipped and "category" not in skipped  # text / category columns are used elsewhere
+    assert d.meta["item_numeric_columns"]["in_stock"]["transform"] == "none"  # two values: no log1p
+    stock = d.item_features[:, 3]
+    assert len(set(np.round(stock, 5))) == 3  # two levels and 0 for the item missing from the table
+    # the features depend only on the items table, never on the log's events
+    more = log_data_from_frames(_events(ROWS + [("u2", "e", 11, "purchase"), ("u3", "f", 12, "click")]), items,
+                                valid_fraction=0.2, test_fraction=0.2)
+    np.testing.assert_array_equal(more.item_features, d.item_features)
+
+
+def test_numeric_item_features_without_category_and_skewed_column():
+    items = pd.DataFrame({"item_id": list("abcdef"), "sales": [0.0, 1.0, 2.0, 3.0, 10.0, 1000.0],
+                          "temp": [-5.0, -1.0, 0.0, 1.0, 2.0, 100.0]})
+    d = _item_features(items)
+    assert d.item_text is None and d.meta["item_feature_names"] == ["sales", "temp"]
+    cols = d.meta["item_numeric_columns"]
+    assert cols["sales"]["transform"] == "log1p"  # skewed, non-negative
+    assert cols["temp"]["transform"] == "none"  # skewed but with negative values
+    x = np.log1p(items["sales"].to_numpy())
+    np.testing.assert_allclose(d.item_features[:, 0], (x - x.mean()) / x.std(), rtol=1e-5)
+    assert d.meta["item_n_category_features"] == 0
+    # no category and no usable numeric column: no features at all
+    assert _item_features(pd.DataFrame({"item_id": list("ab"), "title": ["A", "B"]})).item_features is None
+
+
+def test_junk_in_a_numeric_column_counts_as_missing_and_is_reported():
+    # a CSV column read as text: 10 of its 11 non-empty values are numbers (>= MIN_NUMERIC_SHARE), one is
+    # junk, and an empty one is just missing
+    items = pd.DataFrame({"item_id": list("abcdefghijkl"),
+                          "price": ["1.5", "2", " 3 ", "4", "5", "6", "7", "8", "9", "10", "about 9", ""]})
+    d = _item_features(items)
+    info = d.meta["item_numeric_columns"]["price"]
+    assert info["n_non_numeric"] == 1 and info["n_missing"] == 2
+    assert any("items.price: 1 value(s) are not numbers (examples: 'about 9')" in w for w in d.meta["warnings"])
+    f = d.item_features[:, 0]
+    assert np.isfinite(f).all() and f[10] == 0.0 and f[11] == 0.0
+    assert f[0] < f[1] < f[2] < f[9]
+    # mostly text: not a numeric column at all
+    mostly = items.assign(price=["1", "cheap", "dear", "n/a", "x", "y", "z", "w", "v", "u", "t", "s"])
+    d = _item_features(mostly)
+    assert d.item_features is None and d.meta["item_numeric_skipped"]["price"] == "not numeric"
+    # inf in a float column: missing, reported
+    d = _item_features(pd.DataFrame({"item_id": list("abcd"), "price": [1.0, 2.0, np.inf, 3.0]}))
+    assert d.meta["item_numeric_columns"]["price"]["n_non_numeric"] == 1 and np.isfinite(d.item_features).all()
+
+
+def test_item_category_features_is_the_one_hot_block():
+    from causalrec_core.models.data import Interactions, RecData
+
+    tr = Interactions(user=np.array([0, 1]), item=np.array([0, 1]), value=np.ones(2, np.float32), n_users=2,
+                      n_items=2)
+    feats = np.array([[1, 0, 0.5], [0, 1, -0.5]], dtype=np.float32)
+    d = RecData(kind="log", train=tr, user_ids=np.arange(2), item_ids=np.arange(2), item_features=feats,
+                meta={"item_n_category_features": 2})
+    assert d.item_category_features.tolist() == [[1, 0], [0, 1]]
+    no_meta = RecData(kind="log", train=tr, user_ids=np.arange(2), item_ids=np.arange(2), item_features=feats)
+    assert no_meta.item_category_features is feats
+    assert RecData(kind="log", train=tr, user_ids=np.arange(2), item_ids=np.arange(2)).item_category_features is None

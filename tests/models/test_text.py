@@ -152,3 +152,104 @@ def test_textmf_needs_text() -> None:
     from causalrec_core.models.registry import model_class
 
     assert model_class("text-mf") is TextMF
+
+
+# ------------------------------------------------------------------------------------- catalogue attributes
+
+
+def attribute_data(seed: int = 0) -> tuple[RecData, np.ndarray]:
+    """Users buy high-'quality' items (a standardised catalogue attribute) much more often; the last two
+    items are cold twins with the same category and title that differ only in quality (+1.5 vs -1.5)."""
+    rng = np.random.default_rng(seed)
+    n_warm, n_users = 40, 150
+    cat = np.r_[np.arange(n_warm) % 4, 0, 0]
+    quality = np.r_[rng.normal(size=n_warm), 1.5, -1.5]
+    feats = np.c_[np.eye(4)[cat], quality].astype(np.float32)
+    p = np.exp(1.5 * quality[:n_warm])
+    p /= p.sum()
+    u = np.repeat(np.arange(n_users), 5)
+    i = np.concatenate([rng.choice(n_warm, size=5, replace=False, p=p) for _ in range(n_users)])
+    n_items = n_warm + 2
+    train = Interactions(u, i, np.ones(len(u)), n_users, n_items, timestamp=np.arange(len(u)))
+    titles = [f"item {k}" for k in range(n_warm)] + ["mystery box", "mystery box"]
+    data = RecData("log", train, np.arange(n_users), np.array([f"it{k}" for k in range(n_items)]), item_text=titles,
+                   item_features=feats, meta={"item_feature_names": ["cat=0", "cat=1", "cat=2", "cat=3", "quality"]})
+    return data, quality
+
+
+def test_cold_item_scores_follow_the_learned_attribute() -> None:
+    data, _ = attribute_data()
+    kw = dict(FAST, use_text=False, random_state=0)  # attributes only: no text model needed
+    m = TextMF(**kw).fit(data)
+    assert m.n_item_features_ == 5 and m.item_feature_names_[-1] == "quality"
+    s = m.score_all(np.arange(data.n_users))
+    hi, lo = data.n_items - 2, data.n_items - 1
+    assert np.all(np.isfinite(s))
+    assert np.mean(s[:, hi] > s[:, lo]) > 0.9, np.mean(s[:, hi] > s[:, lo])
+    assert m.modules_["net"].feat_bias.weight[0, -1].item() > 0  # it learned to weight quality up
+    # the score difference of the twins is exactly the difference of their attribute contributions
+    for u in (0, 7):
+        diff = m.feature_contributions(u, hi).sum() - m.feature_contributions(u, lo).sum()
+        assert s[u, hi] - s[u, lo] == pytest.approx(diff, rel=1e-4, abs=1e-5)
+    # a new user: warm items by popularity, then the cold items by their attribute bias
+    cu = m.cold_user_scores()
+    assert cu[hi] > cu[lo] and cu[m.warm_items_].min() > cu[~m.warm_items_].max()
+    # without the attribute path (and no text) the twins tie: plain MF
+    s0 = TextMF(**dict(kw, use_item_features=False)).fit(data).score_all(np.arange(data.n_users))
+    np.testing.assert_array_equal(s0[:, hi], s0[:, lo])
+    # same seed -> identical scores
+    np.testing.assert_array_equal(TextMF(**kw).fit(data).score_all(np.arange(data.n_users)), s)
+
+
+def test_item_features_absent_or_bad() -> None:
+    from dataclasses import replace
+
+    from causalrec_core.errors import DataError
+
+    data, _ = attribute_data()
+    one = dict(FAST, epochs=1, use_text=False)
+    m = TextMF(**one).fit(replace(data, item_features=None))  # nothing to use: the path is left out
+    assert m.n_item_features_ == 0 and m.item_feature_names_ == [] and m.modules_["net"].feat_proj is None
+    assert m.feature_contributions(0, 0).shape == (0,)
+    bad = data.item_features.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(DataError, match="missing or infinite"):
+        TextMF(**one).fit(replace(data, item_features=bad))
+    with pytest.raises(DataError, match="one row per item"):
+        TextMF(**one).fit(replace(data, item_features=data.item_features[:-1]))
+    with pytest.raises(DataError, match="numeric"):
+        TextMF(**one).fit(replace(data, item_features=np.array([["a", "b"]] * data.n_items, dtype=object)))
+    with pytest.raises(ParameterError, match="text_weight_decay"):
+        TextMF(**dict(one, text_weight_decay=-1.0)).fit(data)
+    # names fall back to positions when the meta does not match the columns
+    m = TextMF(**one).fit(replace(data, meta={}))
+    assert m.item_feature_names_ == [f"feature {j}" for j in range(5)]
+
+
+def test_weights_saved_without_the_attribute_path_still_load() -> None:
+    data, _ = attribute_data()
+    kw = dict(FAST, epochs=2, use_text=False, random_state=3)
+    old = TextMF(**dict(kw, use_item_features=False)).fit(data)  # as saved before the attribute path existed
+    state = {k: v.state_dict() for k, v in old.modules_.items()}
+    m = TextMF(**kw).load_weights(data, state)
+    assert m.use_item_features is False and m.n_item_features_ == 0
+    np.testing.assert_array_equal(m.score_all(np.arange(5)), old.score_all(np.arange(5)))
+
+
+@needs_model
+def test_textmf_with_text_and_attributes_and_explanations() -> None:
+    import pandas as pd
+
+    from causalrec_core.models.explain import explain_recommendations
+
+    data, _ = attribute_data(1)
+    m = TextMF(**dict(FAST, random_state=0)).fit(data)
+    s = m.score_all(np.arange(data.n_users))
+    hi, lo = data.n_items - 2, data.n_items - 1
+    assert np.mean(s[:, hi] > s[:, lo]) > 0.9  # same title: the attribute decides
+    recs = pd.DataFrame({"item_idx": [hi, 0], "score": [s[0, hi], s[0, 0]]})
+    cold_text, warm_text = explain_recommendations(m, data, 0, recs)
+    assert cold_text.startswith("Cold item (no training interactions; scored from its title text and its catalogue "
+                                "attributes)"), cold_text
+    assert "its catalogue attributes add " in cold_text and "(most: quality, +" in cold_text, cold_text
+    assert warm_text.startswith("Its title is closest to") and "catalogue attributes add" in warm_text, warm_text

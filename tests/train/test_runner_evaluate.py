@@ -40,3 +40,18 @@ def test_snips_interval_brackets_the_estimate_and_resamples_the_normaliser():
     fixed = mean_ci(ips["per_user"]["ndcg@10_ips"], seed=3)[1:]
     assert list(fixed) != m["ci95"]["ndcg@10_ips"]
     assert evaluate(model, data, seed=3) == m  # seeded
+
+
+def test_beyond_accuracy_uses_the_category_block_not_the_numeric_attributes():
+    data = _log(seed=1)
+    rng = np.random.default_rng(0)
+    onehot = np.eye(4, dtype=np.float32)[rng.integers(0, 4, size=data.n_items)]
+    numeric = rng.normal(size=(data.n_items, 2)).astype(np.float32)
+    from dataclasses import replace
+
+    with_attrs = replace(data, item_features=np.hstack([onehot, numeric]), meta={"item_n_category_features": 4})
+    only_cats = replace(data, item_features=onehot)
+    model = make_model("popularity").fit(with_attrs)
+    a = evaluate(model, with_attrs, ci=False)["beyond"]
+    b = evaluate(model, only_cats, ci=False)["beyond"]
+    assert "categories_per_list" in a and a == b
