@@ -11,7 +11,8 @@ from causalrec_core.train.rating_files import StagedRatings, stage_rating_files
 from ui.common import md, user_errors
 
 FORMATS = {"csv": "user,item,rating CSV files", "matrix": "dense rating matrices (Coat's train.ascii / test.ascii)"}
-MAR_CHOICES = {"none": "none", "fraction": "carve a share of the randomised test", "file": "a file of its own"}
+MAR_CHOICES = {"none": "none (propensities from user activity and item popularity)",
+               "fraction": "carve a share of the randomised test", "file": "a file of its own"}
 
 
 @st.cache_resource(show_spinner="Reading the rating files…", max_entries=8)
@@ -29,15 +30,17 @@ def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings
     c1, c2 = st.columns(2)
     with c1:
         train = st.file_uploader("Training ratings (biased: users chose what to rate)", type=ext,
-                                 key=f"{key}_train_{fmt}")
+                                 key=f"{key}_train_{fmt}",
+                                 help="The models learn from these; the causal ones reweight them to correct for "
+                                      "users rating mostly what they like.")
     with c2:
         test = st.file_uploader("Test ratings (randomised: items assigned at random)", type=ext,
                                 key=f"{key}_test_{fmt}",
-                                help="Evaluated on only; hyper-parameters and early stopping use a slice of the "
-                                     "training ratings.")
+                                help="Used only to evaluate the trained models; early stopping uses a seeded 10% "
+                                     "slice of the training ratings.")
     c3, c4 = st.columns(2)
     threshold = float(c3.number_input(
-        "Positive when rating >", value=3.0, step=0.5, key=f"{key}_threshold",
+        "Positive when rating >", value=3.0, step=0.5, format="%g", key=f"{key}_threshold",
         help="3 makes 4–5 stars positive (the issue's protocol); 2.5 makes 3–5 stars positive, the labelling "
              "of the public code behind the published Coat figures."))
     mar_choices = [c for c in MAR_CHOICES if fmt == "csv" or c != "file"]
@@ -49,10 +52,16 @@ def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings
     mar_fraction = None
     mar_file = None
     if mar == "fraction":
-        mar_fraction = float(c4.slider("Share of the test", 0.01, 0.5, 0.05, 0.01, key=f"{key}_mar_share"))
+        share = c4.slider("Share of the test carved for the propensities", 1, 50, 5, 1, format="%d%%",
+                          key=f"{key}_mar_share",
+                          help="A seeded random share of the test ratings estimates the propensities and is left out "
+                               "of the test metrics.")
+        mar_fraction = share / 100
     elif mar == "file":
         with c4:
-            mar_file = st.file_uploader("Randomised sample (user,item,rating)", type=ext, key=f"{key}_mar_file")
+            mar_file = st.file_uploader("Randomised sample (user,item,rating)", type=ext, key=f"{key}_mar_file",
+                                        help="Ratings of randomly chosen items, like the test file; used only to "
+                                             "estimate the propensities.")
     extra = {}
     if fmt == "matrix":
         with st.expander("Optional one-hot user / item features (as Coat's user_item_features/)"):
@@ -64,6 +73,9 @@ def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings
     if train is None or test is None:
         st.info("Upload the training and the test ratings to train on them.")
         return None
+    if mar == "file" and mar_file is None:
+        st.info("Upload the randomised sample, or choose another source for the propensities.")
+        return None
     uploads = {"train": train, "test": test, "mar": mar_file, **extra}
     files = tuple(sorted((role, up.name, up.getvalue()) for role, up in uploads.items() if up is not None))
     staged = None
@@ -72,11 +84,14 @@ def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings
     if staged is None:
         return None
     s = staged.summary
-    mar_text = f", {s['n_mar_sample']:,} in the randomised sample" if s["n_mar_sample"] else ""
+    mar_text = ""
+    if s["n_mar_sample"]:
+        mar_text = (f", {s['n_mar_sample']:,} in the randomised sample (carved from the test)" if mar_fraction is not None
+                    else f", {s['n_mar_sample']:,} in the randomised sample file")
     cold = f"; {s['cold_users']} test users and {s['cold_items']} test items have no training rating" \
         if s["cold_users"] or s["cold_items"] else ""
     st.caption(md(f"{s['n_users']:,} users × {s['n_items']:,} items: {s['n_train']:,} training and "
-                  f"{s['n_test']:,} test ratings{mar_text}. Positive = {s['positive']}: "
-                  f"{s['positive_share_train']:.1%} of the training and {s['positive_share_test']:.1%} of the test "
-                  f"ratings{cold}. A seeded 10% of the training ratings is the validation slice."))
+                  f"{s['n_test']:,} test ratings{mar_text}. Positive: {s['positive']} "
+                  f"({s['positive_share_train']:.1%} of the training and {s['positive_share_test']:.1%} of the test "
+                  f"ratings){cold}. A seeded 10% of the training ratings is the validation slice."))
     return staged
