@@ -189,7 +189,7 @@ def _show_run(run, progress: dict | None) -> None:
 
     c1, c2 = st.columns(2)
     loss = tv.loss_chart(progress)
-    val = tv.validation_chart(progress)
+    val = tv.validation_chart(progress, run)
     if loss is not None:
         c1.plotly_chart(loss, key=f"train_loss_chart_{run.id}")
     if val is not None:
@@ -202,8 +202,9 @@ def _show_run(run, progress: dict | None) -> None:
             st.dataframe(table, hide_index=True, width="stretch", key=f"train_test_metrics_{run.id}",
                          column_config={c: st.column_config.NumberColumn(format="%.4f")
                                         for c in ("value", "95% CI low", "95% CI high")})
-            if "ndcg@10" in (run.metrics.get("ci95") or {}):
-                st.caption(md(tv.metric_label("ndcg@10", run)) + ": the interval is over resampled test users.")
+            key = tv.main_metric(run)
+            if key in (run.metrics.get("ci95") or {}):
+                st.caption(md(tv.metric_label(key, run)) + ": the interval is over resampled test users.")
             st.caption(md(tv.metrics_assumption(run)))
         extra = [f"fit {tv.fmt_seconds(run.metrics.get('seconds'))}"]
         if run.metrics.get("best_epoch"):
@@ -245,10 +246,16 @@ def runs_panel() -> None:
     st.dataframe(tv.runs_frame(runs, progress, causal), hide_index=True, width="stretch", key="train_runs_table",
                  column_config={c: st.column_config.NumberColumn(format="%.4f")
                                 for c in (f"test {v}" for v in tv.METRIC_NAMES.values())})
-    done = next((r for r in runs if r.status == "completed" and "ndcg@10" in r.metrics), None)
-    if done is not None:
-        st.caption(md("Test columns: " + tv.metric_label("ndcg@10", done).replace("NDCG@10 on ", "computed on ")
-                      + " per run (intervals in the run's details below); empty until a run completes."))
+    where = {}  # one line per kind of data among the completed runs: what the test columns are computed on
+    for r in sorted(runs, key=lambda r: r.id, reverse=True):
+        key = tv.main_metric(r)
+        if r.status == "completed" and key in r.metrics and key not in where:
+            where[key] = tv.metric_label(key, r).replace(f"{tv.METRIC_NAMES[key]} on ", "computed on ")
+    for key, text in where.items():
+        cols = "" if len(where) == 1 else (" (AUC, NDCG@5, Recall@5, MSE)" if key == "ndcg@5"
+                                           else " (NDCG@10, Recall@10, HR@10)")
+        st.caption(md(f"Test columns{cols}: {text} per run (intervals in the run's details below); empty until a "
+                      "run completes."))
     if active:
         st.caption(f"Refreshing every {REFRESH_S:g} s while {len(active)} run(s) are queued or running.")
     ids = [r.id for r in sorted(runs, key=lambda r: r.id, reverse=True)]
@@ -257,12 +264,16 @@ def runs_panel() -> None:
         ss[PICKER] = ids[0]
     run_id = st.selectbox("Run", ids, key=PICKER,
                           format_func=lambda i: f"{by_id[i].name} · {by_id[i].model}")
-    _show_run(by_id[run_id], progress[run_id])
-    chart = tv.comparison_chart(runs, causal)
+    shown = by_id[run_id]
+    _show_run(shown, progress[run_id])
+    key = tv.main_metric(shown)
+    chart = tv.comparison_chart(runs, causal, key=key, like=shown)
     if chart is not None:
         st.plotly_chart(chart, key="train_compare_chart")
-        st.caption(md(tv.metric_label("ndcg@10", next(r for r in runs if r.status == "completed"))
-                      + "; causal models in red."))
+        ref = next(r for r in runs if r.status == "completed" and tv.data_key(r) == tv.data_key(shown)
+                   and key in r.metrics)
+        st.caption(md(tv.metric_label(key, ref) + "; causal models in red. Only runs trained and tested on the same "
+                      "data as the run shown above are compared."))
 
 
 runs_panel()

@@ -24,6 +24,27 @@ SHARED_PARAMS = ("random_state", "device")
 METRIC_NAMES = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hr@10": "HR@10", "auc": "AUC",
                 "ndcg@5": "NDCG@5", "recall@5": "Recall@5", "mse": "MSE",
                 "ndcg@10_ips": "NDCG@10 (IPS, unbiased)", "recall@10_ips": "Recall@10 (IPS, unbiased)"}
+#: validation metrics (the val_* history columns) in words
+VALIDATION_NAMES = {"auc": "AUC", "ips_auc": "AUC (IPS-weighted)", "ndcg@5": "NDCG@5", "ips_ndcg@5": "NDCG@5 (IPS-weighted)",
+                    "ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hr@10": "HR@10", "loss": "loss"}
+
+
+def is_rating_run(run: Any) -> bool:
+    """Trained on rating files (a biased train and a randomised test) rather than a behaviour log."""
+    return ((getattr(run, "config", None) or {}).get("data") or {}).get("source") in ("coat", "csv")
+
+
+def main_metric(run: Any) -> str:
+    """The headline test metric of a run: NDCG@5 over each user's randomised test items for rating data,
+    NDCG@10 over the catalogue for logs."""
+    return "ndcg@5" if is_rating_run(run) else "ndcg@10"
+
+
+def data_key(run: Any) -> str:
+    """Runs with the same key were trained and tested on the same data (comparable test figures)."""
+    import json
+
+    return json.dumps((getattr(run, "config", None) or {}).get("data") or {}, sort_keys=True, default=str)
 #: what the inverse-propensity-scored metrics estimate, and under which assumption (one line each)
 IPS_HELP = ("estimates the metric under uniform exposure (as if every item had been equally likely to be observed): "
             "SNIPS-weighted by 1/propensity of each test positive ({propensity}, clipped at {clip}, {n_clipped} "
@@ -171,7 +192,7 @@ def best_validation(progress: dict | None) -> str:
     if not vals:
         return ""
     best, epoch = max(vals, key=lambda t: t[0])
-    return f"{key[4:]} {best:.4f} (epoch {epoch})"
+    return f"{VALIDATION_NAMES.get(key[4:], key[4:])} {best:.4f} (epoch {epoch})"
 
 
 def epoch_text(run: Any, progress: dict | None) -> str:
@@ -262,7 +283,7 @@ def loss_chart(progress: dict | None) -> go.Figure | None:
     return fig
 
 
-def validation_chart(progress: dict | None) -> go.Figure | None:
+def validation_chart(progress: dict | None, run: Any = None) -> go.Figure | None:
     """Validation metrics per epoch (the val_* columns of the history); best epoch marked."""
     p = progress or {}
     hist = p.get("history") or []
@@ -272,11 +293,13 @@ def validation_chart(progress: dict | None) -> go.Figure | None:
     fig = go.Figure()
     for k in keys:
         fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h.get(k) for h in hist], mode="lines+markers",
-                                 name=k[4:]))
+                                 name=VALIDATION_NAMES.get(k[4:], k[4:])))
     best = p.get("best_epoch")
     if best:
         fig.add_vline(x=best, line_dash="dot", annotation_text=f"best epoch {best}")
-    fig.update_layout(title="Validation (the 10% of time before the test part)", xaxis_title="epoch",
+    where = ("a seeded 10% of the training ratings" if run is not None and is_rating_run(run)
+             else "the 10% of time before the test part")
+    fig.update_layout(title=f"Validation ({where})", xaxis_title="epoch",
                       yaxis_title="validation metric (higher is better)", height=300, margin={"t": 40, "b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.3})
     return fig
@@ -327,9 +350,10 @@ METRICS_ASSUMPTION = (
 RATING_METRICS_ASSUMPTION = (
     "The test ratings are of items assigned to users at random (missing at random), unlike the training ratings, "
     "which users chose to give: these figures estimate how well the model ranks and predicts items users did not "
-    "pick themselves — what debiasing aims at — assuming the test items really were assigned at random. AUC is "
-    "over all test pairs; NDCG@5 / Recall@5 rank each user's test items (a user without a positive test item "
-    "counts as 1). Intervals: 95% percentile bootstrap over the test users (seeded by the run's seed).")
+    "pick themselves — what debiasing aims at — assuming the test items really were assigned at random. AUC and "
+    "MSE are over all test pairs; NDCG@5 / Recall@5 rank each user's test items (a user without a positive test "
+    "item counts as 1). Intervals: 95% percentile bootstrap over the test users for every metric (a user's pairs "
+    "move together; seeded by the run's seed).")
 
 
 def metrics_assumption(run: Any) -> str:
@@ -439,9 +463,11 @@ def log_without_traceback(text: str) -> str:
     return "\n".join(out)
 
 
-def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10") -> go.Figure | None:
-    """The main test metric of every completed run with its 95% interval, causal vs traditional."""
-    done = [r for r in runs if r.status == "completed" and isinstance(r.metrics.get(key), (int, float))]
+def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10", like: Any = None) -> go.Figure | None:
+    """The main test metric of every completed run with its 95% interval, causal vs traditional; with
+    ``like``, only the runs trained and tested on the same data as that run (others are not comparable)."""
+    done = [r for r in runs if r.status == "completed" and isinstance(r.metrics.get(key), (int, float))
+            and (like is None or data_key(r) == data_key(like))]
     if not done:
         return None
     fig = go.Figure()
@@ -457,7 +483,8 @@ def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10") 
             error_x={"type": "data", "symmetric": False, "array": [c[1] - v for c, v in zip(ci, vals, strict=True)],
                      "arrayminus": [v - c[0] for c, v in zip(ci, vals, strict=True)]}))
     label = METRIC_NAMES.get(key, key)
-    fig.update_layout(title=f"Test {label} with 95% bootstrap intervals", xaxis_title=f"test {label}",
+    same = f" — runs on the same data as '{like.name}'" if like is not None else ""
+    fig.update_layout(title=f"Test {label} with 95% bootstrap intervals{same}", xaxis_title=f"test {label}",
                       yaxis_title="run",
                       height=120 + 40 * len(done), margin={"t": 40, "b": 40, "l": 10, "r": 10})
     return fig

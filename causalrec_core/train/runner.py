@@ -138,7 +138,7 @@ def _with_validation(data: RecData, seed: int) -> RecData:
 
 def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> dict:
     """Test-set metrics of a fitted model under the data kind's protocol (module docstring)."""
-    from causalrec_core.evaluate.metrics import mean_ci, rating_metrics, ratio_ci, topk_metrics
+    from causalrec_core.evaluate.metrics import mean_ci, pairs_auc_ci, rating_metrics, ratio_ci, topk_metrics
 
     if data.test is None or len(data.test) == 0:
         raise DataError("the data has no test split to evaluate on.")
@@ -147,20 +147,25 @@ def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> di
     intervals: dict[str, list[float]] = {}
     if data.kind == "rating":
         labels = (t.value > data.threshold).astype(np.float64)
-        m = rating_metrics(t.user, labels, model.score(t.user, t.item), k=5, predictions=model.predict(t.user, t.item),
-                           no_positive=RATING_NO_POSITIVE, per_user=ci)
+        scores, preds = model.score(t.user, t.item), model.predict(t.user, t.item)
+        m = rating_metrics(t.user, labels, scores, k=5, predictions=preds, no_positive=RATING_NO_POSITIVE, per_user=ci)
         out = {k: m[k] for k in ("auc", "ndcg@5", "recall@5", "mse")}
-        pos = rating_metrics(t.user, labels, model.score(t.user, t.item), k=5, no_positive="skip")
+        pos = rating_metrics(t.user, labels, scores, k=5, no_positive="skip")
         out["ndcg@5_pos_users"] = pos["ndcg@5"]
         out["recall@5_pos_users"] = pos["recall@5"]
         out["n_test_pairs"] = m["n_pairs"]
         out["n_test_users"] = m["n_users"]
         out["n_test_users_with_positive"] = pos["n_users"]
         out["positive"] = f"rating > {data.threshold:g}"
-        if ci:
+        if ci:  # every interval resamples test users (a user's pairs are not independent)
             for key in ("ndcg@5", "recall@5"):
                 _, lo, hi = mean_ci(m["per_user"][key], seed=seed)
                 intervals[key] = [lo, hi]
+            intervals["auc"] = list(pairs_auc_ci(t.user, labels, scores, seed=seed)[1:])
+            _, inv = np.unique(t.user, return_inverse=True)
+            sq = (np.asarray(preds, dtype=np.float64) - labels) ** 2
+            intervals["mse"] = list(ratio_ci(np.bincount(inv, weights=sq), np.bincount(inv).astype(np.float64),
+                                             seed=seed)[1:])
     else:
         m = topk_metrics(model, t, exclude=data.train, k=10, per_user=True)
         out = {k: m[k] for k in ("ndcg@10", "recall@10", "hr@10")}

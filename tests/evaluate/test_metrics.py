@@ -290,3 +290,21 @@ def test_ratio_ci_errors_and_empty():
     assert all(math.isnan(x) for x in ratio_ci([1.0], [0.0]))
     est, _, _ = ratio_ci([1.0, np.nan, 3.0], [1.0, 1.0, 1.0])
     assert est == 2.0
+
+
+def test_pairs_auc_ci_brackets_the_auc_and_resamples_users():
+    from causalrec_core.evaluate.metrics import pairs_auc_ci
+
+    rng = np.random.default_rng(0)
+    users = np.repeat(np.arange(80), 12)
+    taste = rng.normal(size=80)[users]  # pairs of one user share a shift: clustered
+    labels = (rng.random(len(users)) < 0.4).astype(float)
+    scores = labels * 0.8 + taste + rng.normal(size=len(users))
+    est, lo, hi = pairs_auc_ci(users, labels, scores, seed=1)
+    assert est == pytest.approx(roc_auc_score(labels, scores))
+    assert lo < est < hi
+    assert pairs_auc_ci(users, labels, scores, seed=1) == (est, lo, hi)  # seeded
+    with pytest.raises(DataError, match="differ in length"):
+        pairs_auc_ci(users[:-1], labels, scores)
+    est1, lo1, hi1 = pairs_auc_ci([0, 0], [1.0, 1.0], [0.2, 0.3])
+    assert math.isnan(est1) and math.isnan(lo1) and math.isnan(hi1)

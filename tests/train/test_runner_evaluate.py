@@ -55,3 +55,18 @@ def test_beyond_accuracy_uses_the_category_block_not_the_numeric_attributes():
     a = evaluate(model, with_attrs, ci=False)["beyond"]
     b = evaluate(model, only_cats, ci=False)["beyond"]
     assert "categories_per_list" in a and a == b
+
+
+def test_rating_metrics_all_carry_user_resampled_intervals(tmp_path):
+    from causalrec_core.models.coat import load_rating_csv, validation_slice
+
+    from .conftest import write_rating_csvs
+
+    train, test = write_rating_csvs(tmp_path, n_users=60, n_items=40)
+    data = validation_slice(load_rating_csv(train, test), 0.1, seed=0)
+    model = make_model("mf", epochs=2, device="cpu").fit(data)
+    m = evaluate(model, data, seed=2)
+    for key in ("auc", "ndcg@5", "recall@5", "mse"):
+        lo, hi = m["ci95"][key]
+        assert lo <= m[key] <= hi, key
+    assert evaluate(model, data, seed=2) == m

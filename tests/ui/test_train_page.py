@@ -301,6 +301,10 @@ def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeyp
     captions = [c.value.replace("\\", "") for c in at.caption]
     assert any(c.startswith("The test ratings are of items assigned to users at random") for c in captions), captions
     assert not any("observational, not debiased" in c for c in captions)
+    assert any(c.startswith("Test columns: computed on the randomised (missing-at-random) test ratings") for c in captions)
+    assert "AUC (IPS-weighted)" in _runs_table(at)["best validation"].iloc[0]
+    for key in ("AUC", "MSE"):  # every rating metric has its interval
+        assert metrics.loc[key, "95% CI low"] <= metrics.loc[key, "value"] <= metrics.loc[key, "95% CI high"]
     clip = next(df.value for df in at.dataframe if "figure" in df.value.columns).set_index("figure")["value"]
     assert clip["propensity source"] == "naive-bayes" and clip["lower clipping bound"] == "0.02"
 
@@ -314,3 +318,21 @@ def test_bad_rating_file_is_refused_with_its_name(workspace, monkeypatch):
     errors = [e.value.replace("\\", "") for e in at.error]
     assert any("random.csv, line 2: rating 'lots' is not a number" in e for e in errors), errors
     assert not [b for b in at.button if b.key == "train_start"]
+
+
+def test_views_follow_the_kind_of_data():
+    rating = SimpleNamespace(config={"data": {"source": "csv", "train": "a", "test": "b"}}, name="r", model="mf-ips",
+                             status="completed", metrics={"ndcg@5": 0.6, "ci95": {"ndcg@5": [0.5, 0.7]}})
+    log = SimpleNamespace(config={"data": {"source": "dataset", "dataset_id": 1}}, name="l", model="sasrec",
+                          status="completed", metrics={"ndcg@10": 0.1})
+    assert (tv.main_metric(rating), tv.main_metric(log)) == ("ndcg@5", "ndcg@10")
+    fig = tv.validation_chart({"history": [{"epoch": 1, "val_ips_auc": 0.7}]}, rating)
+    assert "a seeded 10% of the training ratings" in fig.layout.title.text
+    assert fig.data[0].name == "AUC (IPS-weighted)"
+    assert "the 10% of time before the test part" in tv.validation_chart({"history": [{"epoch": 1, "val_ndcg@10": 0.1}]},
+                                                                         log).layout.title.text
+    other = SimpleNamespace(**{**vars(rating), "name": "r2", "config": {"data": {"source": "csv", "train": "c",
+                                                                                 "test": "d"}}})
+    chart = tv.comparison_chart([rating, other, log], {"mf-ips": True}, key="ndcg@5", like=rating)
+    assert [y for trace in chart.data for y in trace.y] == ["r"]  # other data is not compared
+    assert "same data as 'r'" in chart.layout.title.text
