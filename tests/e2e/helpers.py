@@ -85,6 +85,18 @@ def choose(page: Page, label: str, option: str) -> None:
     expect(box).to_have_attribute("aria-expanded", "false")
 
 
+def set_number(page: Page, label: str, value: int) -> None:
+    """Type ``value`` into the number input labelled ``label`` and wait for the rerun."""
+    field = page.get_by_label(label, exact=True)
+
+    def _type() -> None:
+        field.fill(str(value))
+        field.press("Enter")
+
+    rerun(page, _type)
+    expect(field).to_have_value(str(value))
+
+
 def click_button(page: Page, name: str) -> None:
     """Click the button named ``name`` and wait for the rerun it causes."""
     rerun(page, page.get_by_role("button", name=name, exact=True).click)

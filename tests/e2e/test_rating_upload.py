@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from causalrec_core.store import ProjectStore
-from tests.e2e.helpers import assert_no_traceback, choose, click_button, go_to, open_app, rerun, selectbox
+from tests.e2e.helpers import assert_no_traceback, choose, click_button, go_to, open_app, rerun, selectbox, set_number
 from tests.train.conftest import write_rating_csvs
 
 pytestmark = pytest.mark.browser
@@ -52,17 +52,6 @@ def _set_file(page, label: str, path: Path) -> None:
     uploader = _uploader(page, label)
     rerun(page, lambda: uploader.locator('input[type="file"]').set_input_files(str(path)))
     expect(uploader.get_by_test_id("stFileChipName")).to_have_text(path.name)
-
-
-def _set_number(page, label: str, value: int) -> None:
-    field = page.get_by_label(label, exact=True)
-
-    def _type() -> None:
-        field.fill(str(value))
-        field.press("Enter")
-
-    rerun(page, _type)
-    expect(field).to_have_value(str(value))
 
 
 def _status_line(page, name: str):
@@ -118,7 +107,7 @@ def test_train_on_uploaded_rating_files(app_server, page, tmp_path):
     expect(page.get_by_text("mf (traditional): parameters", exact=True)).to_have_count(0)
     page.get_by_text("mf-ips (causal): parameters", exact=True).wait_for()
     for label in ("epochs", "patience"):
-        _set_number(page, label, EPOCHS)
+        set_number(page, label, EPOCHS)
     _shot(page, "2_ready")
     click_button(page, "Start training")
     page.get_by_text("Started 'mf-ips #1'.").wait_for()

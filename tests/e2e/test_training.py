@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from causalrec_core.store import ProjectStore
-from tests.e2e.helpers import assert_no_traceback, choose, click_button, go_to, open_app, rerun, selectbox
+from tests.e2e.helpers import assert_no_traceback, choose, click_button, go_to, open_app, rerun, selectbox, set_number
 
 pytestmark = pytest.mark.browser
 
@@ -28,17 +28,6 @@ def _add_model(page, label: str) -> None:
     rerun(page, option.click)
     page.keyboard.press("Escape")
     page.get_by_text(f"{label}: parameters", exact=True).wait_for()
-
-
-def _set_number(page, label: str, value: int) -> None:
-    field = page.get_by_label(label, exact=True)
-
-    def _type() -> None:
-        field.fill(str(value))
-        field.press("Enter")
-
-    rerun(page, _type)
-    expect(field).to_have_value(str(value))
 
 
 def _progress(page):
@@ -77,8 +66,8 @@ def test_train_cancel_resume_restart(app_server, page):
     _add_model(page, "sasrec-ips (causal)")
     # enough epochs (no early stop) that the Cancel click lands while it runs; still a short run
     for label, value in (("epochs", EPOCHS), ("patience", EPOCHS), ("hidden", 16), ("n_layers", 1), ("max_len", 10)):
-        _set_number(page, label, value)
-    _set_number(page, "Seed", 3)
+        set_number(page, label, value)
+    set_number(page, "Seed", 3)
     click_button(page, "Start training")
     page.get_by_text("Started 'popularity #1', 'sasrec-ips #2'.").wait_for()
 
