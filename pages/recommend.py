@@ -2,7 +2,9 @@
 explanation computed from the model and its training data (``causalrec_core.models.explain``).
 
 A user id the model has never seen is a cold-start user: the model's fallback ranks the items,
-and the page says so.
+and the page says so. Runs on rating files (data source 'csv' or 'coat': a biased train of explicit
+ratings, a randomised test, no time order) speak of rated items and their ratings and show NDCG@5 /
+AUC; runs on behaviour logs of training items in time order and NDCG@10.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from causalrec_core.models.explain import explain_recommendations, user_history, user_index_of
+from causalrec_core.models.explain import explain_recommendations, rated_items, recommend, user_history, user_index_of
 from ui import train_view as tv
 from ui.common import flash, md, user_errors
 from ui.state import get_state, get_store
@@ -34,22 +36,38 @@ causal = {m["name"]: m["causal"] for kind in ("log", "rating") for m in tv.model
 by_id = {r.id: r for r in runs}
 
 
+def _headline(r) -> list[tuple[str, str, float]]:
+    """(key, name, value) of the run's headline test metrics: NDCG@5 and AUC over the randomised test
+    ratings of a rating run, NDCG@10 of a log run."""
+    keys = ("ndcg@5", "auc") if tv.is_rating_run(r) else ("ndcg@10",)
+    m = r.metrics or {}
+    return [(k, tv.METRIC_NAMES.get(k, k), float(m[k])) for k in keys if isinstance(m.get(k), (int, float))]
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def _run_label(i: int) -> str:
     r = by_id[i]
-    ndcg = r.metrics.get("ndcg@10")
-    score = f" · test NDCG@10 {ndcg:.4f}" if isinstance(ndcg, (int, float)) else ""
-    return f"{r.name} · {r.model} ({'causal' if causal.get(r.model) else 'traditional'}){score}"
+    score = " · ".join(f"{name} {v:.4f}" for _, name, v in _headline(r))
+    label = f"{r.name} · {r.model} ({'causal' if causal.get(r.model) else 'traditional'})"
+    return f"{label} · test {score}" if score else label
 
 
 if ss.get("rec_run") not in by_id:
     ss["rec_run"] = runs[0].id
 run_id = st.selectbox("Trained model (completed run)", list(by_id), key="rec_run", format_func=_run_label)
 run = by_id[run_id]
-if isinstance(run.metrics.get("ndcg@10"), (int, float)):
-    lo, hi = ((run.metrics.get("ci95") or {}).get("ndcg@10") or [None, None])[:2]
+rating = tv.is_rating_run(run)
+figures = []
+for key, name, value in _headline(run):
+    lo, hi = (((run.metrics or {}).get("ci95") or {}).get(key) or [None, None])[:2]
     ci = f" (95% CI {lo:.4f} to {hi:.4f})" if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) else ""
-    st.caption(md(f"Test NDCG@10 {run.metrics['ndcg@10']:.4f}{ci}: {tv.metric_label('ndcg@10', run)}; on the "
-                  "logged behaviour as it happened (observational, not debiased)."))
+    what = "over all test pairs" if key == "auc" else tv.metric_label(key, run)
+    figures.append(f"{name} {value:.4f}{ci}: {what}")
+if figures:
+    st.caption(md("Test " + "; ".join(figures) + ". " + tv.metrics_assumption(run)))
 
 loaded = None
 with user_errors(f"Loading the model of '{run.name}'"):
@@ -62,14 +80,14 @@ if causal.get(run.model):
     if len(clip):
         with st.expander("Propensity clipping of this causal model (how much its debiasing weights were capped)"):
             st.dataframe(clip, hide_index=True, width="stretch", key="rec_clip_report")
-            st.caption("Inverse-propensity weights assume every item had a non-zero chance of being shown "
-                       "(positivity) and that the propensities are right; clipping trades a little bias for less "
-                       "variance.")
+            st.caption(f"Inverse-propensity weights assume every item had a non-zero chance of being "
+                       f"{'rated' if rating else 'shown'} (positivity) and that the propensities are right; clipping "
+                       "trades a little bias for less variance.")
 
-examples = tv.example_users(data)
+examples = tv.example_users(data)  # (user, training rows): a rating run's rated items
 c1, c2, c3 = st.columns([2, 2, 1])
 example = c1.selectbox("Example user", [u for u, _ in examples], key="rec_user_example",
-                       format_func=lambda u: f"{u} ({dict(examples)[u]} training items)",
+                       format_func=lambda u: f"{u} ({dict(examples)[u]} {'rated' if rating else 'training'} items)",
                        help="The most active, typical and least active users of the training data.")
 typed = c2.text_input("Or type a user id", key="rec_user_text", max_chars=200,
                       help="Any id: one the model has never seen gets the cold-start recommendations.")
@@ -81,16 +99,24 @@ if not user_id:
 
 recs = None
 with user_errors(f"Recommending for user '{user_id}'"):
-    recs = model.recommend(user_id, k=k)
+    recs = recommend(model, data, user_id, k=k)
     why = explain_recommendations(model, data, user_id, recs)
 if recs is None:
     st.stop()
 
 user_idx = user_index_of(data, user_id)
 known = user_idx is not None
-if len(recs) and bool(recs["cold_user"].iloc[0]):
-    st.info(md(f"'{user_id}' is not a user of the training data: a cold-start user. The model ranks the items "
-               "with its fallback for unknown users (see the explanations), not from a personal history."))
+rated = rated_items(data, user_idx)  # a rating run's history: the items the user rated, positives first
+cold = bool(len(recs) and recs["cold_user"].iloc[0])
+if cold:
+    who = (f"'{user_id}' is not a user of the training data" if not (rating and len(rated)) else
+           f"'{user_id}' rated {_n(len(rated), 'item')} in the training data, all in the validation slice the model "
+           "was not fitted on")
+    st.info(md(f"{who}: a cold-start user. The model ranks the items with its fallback for unknown users (see the "
+               "explanations), not from a personal history."))
+elif rating:
+    st.caption(md(f"'{user_id}' rated {_n(len(rated), 'item')} in the training data ({int(rated['positive'].sum())} "
+                  f"positive, rating > {data.threshold:g}); items they already rated are not recommended again."))
 else:
     hist = user_history(data, user_idx)
     if known and len(hist) == 0 and run.model == "uplift":
@@ -130,11 +156,14 @@ with st.expander("Why these items", expanded=False):
         name = f"{titles[item]} ({item})" if isinstance(titles.get(item), str) else item
         st.markdown(f"{r}. **{md(name)}**: {md(text)}")
 
-if known and len(recs) and not bool(recs["cold_user"].iloc[0]):
-    hist = user_history(data, user_idx)
-    if len(hist):
-        with st.expander(md(f"Recent training items of {user_id} (newest first)")):
-            recent = pd.DataFrame({"item_id": [str(data.item_ids[i]) for i in hist[::-1][:10]]})
+if known and len(recs) and not cold:
+    if rating:  # no time order: every rated item with its rating, positives first
+        title, history = f"Training items {user_id} rated", rated[["item_id", "rating", "positive"]]
+    else:
+        title = f"Recent training items of {user_id} (newest first)"
+        history = pd.DataFrame({"item_id": [str(data.item_ids[i]) for i in user_history(data, user_idx)[::-1][:10]]})
+    if len(history):
+        with st.expander(md(title)):
             if items is not None:
-                recent = recent.merge(items, on="item_id", how="left")
-            st.dataframe(recent, hide_index=True, width="stretch", key="rec_history")
+                history = history.merge(items, on="item_id", how="left")
+            st.dataframe(history, hide_index=True, width="stretch", key="rec_history")

@@ -129,11 +129,16 @@ class Recommender(ParamsMixin):
         return self.item_popularity_
 
     def recommend(self, user_id: Any, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
-        """Top-``k`` items for one user (original id): columns item_id, item_idx, score, rank, cold_user."""
+        """Top-``k`` items for one user (original id): columns item_id, item_idx, score, rank, cold_user.
+
+        A user unknown to the model, or known but without any training interaction (e.g. only in the
+        test part), gets the model's cold-start scores (``cold_user`` True)."""
         k = _check_k(k)
         idx = self._user_pos.get(user_id)
         if idx is None and isinstance(user_id, str) and user_id.strip().lstrip("-").isdigit():
             idx = self._user_pos.get(int(user_id))
+        if idx is not None and self.seen_.indptr[idx + 1] == self.seen_.indptr[idx]:
+            idx = None  # known id, but nothing in training: the model learned nothing about this user
         if idx is None:
             scores = np.asarray(self.cold_user_scores(), dtype=np.float64).copy()
             cold = True

@@ -12,7 +12,16 @@ What each sentence says, by model:
   when the model uses the catalogue attributes, how much they add to the item's score against an
   average item (and the attribute that adds most);
 * ``uplift`` — the estimated purchase probability with and without showing the item;
-* any other model — the user's most recent items.
+* the matrix-factorisation family (``mf``, ``bpr``, ``mf-ips``, ``mf-snips``, ``dr-jl``,
+  ``dr-jl-feat``: any model whose ``modules_['net']`` has ``factors(u, i)``) — the item the user
+  liked (rated above the threshold; any rated item when none is, or any item interacted with in a
+  log) whose learned item vector is closest (cosine) to this item's, and the score split into the
+  match of the user and item vectors, the item bias (its appeal to every user) and the user's offset;
+  the debiased ones add that the scores come from a loss reweighted by 1/propensity;
+* any other model — the user's most recent items (logs) or how many items they rated (ratings).
+
+Rating data has no time order: no sentence speaks of recent items there, and every item the user
+rated counts as their history (positives are the ratings above the threshold).
 
 Every sentence also says when the item is *cold* (no training interactions) and, for a user the
 model has never seen (or one without training history), which fallback ranked the items.
@@ -26,9 +35,10 @@ import numpy as np
 import pandas as pd
 
 from causalrec_core.errors import ParameterError
+from causalrec_core.models.base import _check_k
 from causalrec_core.models.data import RecData
 
-__all__ = ["explain_recommendations", "user_history", "user_index_of"]
+__all__ = ["explain_recommendations", "mf_parts", "rated_items", "recommend", "user_history", "user_index_of"]
 
 RECENT = 3
 LABEL_CHARS = 40
@@ -64,6 +74,61 @@ def user_history(data: RecData, user_idx: int | None) -> np.ndarray:
     return pos.item[rows].astype(np.int64)
 
 
+def rated_items(data: RecData, user_idx: int | None) -> pd.DataFrame:
+    """The user's training rows as item_idx, item_id, rating, positive: for rating data the items they
+    rated, positives first (rating descending, then file order)."""
+    cols = {"item_idx": np.zeros(0, dtype=np.int64), "item_id": np.zeros(0, dtype=object),
+            "rating": np.zeros(0), "positive": np.zeros(0, dtype=bool)}
+    if user_idx is None:
+        return pd.DataFrame(cols)
+    train = data.train
+    rows = np.flatnonzero(train.user == user_idx)
+    value = np.asarray(train.value[rows], dtype=np.float64)
+    order = np.argsort(-value, kind="stable")
+    rows, value = rows[order], value[order]
+    item = train.item[rows].astype(np.int64)
+    positive = value > data.threshold if data.kind == "rating" else np.ones(len(rows), dtype=bool)
+    return pd.DataFrame({"item_idx": item, "item_id": data.item_ids[item].astype(str), "rating": value,
+                         "positive": positive})
+
+
+def _top_k(model: Any, scores: np.ndarray, k: int, cold: bool) -> pd.DataFrame:
+    """The frame of ``Recommender.recommend`` for a score vector (-inf = excluded)."""
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k == 0:
+        return pd.DataFrame({"item_id": [], "item_idx": [], "score": [], "rank": [], "cold_user": []})
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.lexsort((top, -scores[top]))]
+    return pd.DataFrame({"item_id": model.item_ids_[top], "item_idx": top, "score": scores[top],
+                         "rank": np.arange(1, k + 1), "cold_user": cold})
+
+
+def recommend(model: Any, data: RecData, user_id: Any, k: int = 10) -> pd.DataFrame:
+    """``model.recommend(user_id, k)``, made right for rating data.
+
+    A model is fitted on the training ratings less the validation slice carved from them, so
+    ``model.recommend`` would recommend again an item the user rated in that slice, and a user of the
+    rating files without a training rating the model learned from (one only in the test file) would be
+    scored by an untrained user vector. Here every item the user rated in ``data.train`` is left out,
+    and such a user gets the model's cold-start fallback (``cold_user_scores``), marked ``cold_user``.
+    Log data: exactly ``model.recommend``.
+    """
+    k = _check_k(k)
+    u = user_index_of(data, user_id)
+    if data.kind != "rating" or u is None or not hasattr(model, "seen_"):
+        return model.recommend(user_id, k=k)
+    rated = np.unique(data.train.item[data.train.user == u])
+    if model.seen_.getrow(u).nnz == 0:
+        scores = np.asarray(model.cold_user_scores(), dtype=np.float64).copy()
+        scores[rated] = -np.inf
+        return _top_k(model, scores, k, cold=True)
+    extra = len(np.setdiff1d(rated, model.seen_.getrow(u).indices))
+    recs = model.recommend(data.user_ids[u: u + 1].tolist()[0], k=k + extra)
+    recs = recs[~recs["item_idx"].isin(rated)].head(k).reset_index(drop=True)
+    recs["rank"] = np.arange(1, len(recs) + 1)
+    return recs
+
+
 def _label(data: RecData, idx: int) -> str:
     item_id = str(data.item_ids[idx])
     text = data.item_text[idx] if data.item_text is not None else ""
@@ -79,16 +144,28 @@ def _pop_rank(pop: np.ndarray, i: int) -> int:
     return int((pop > pop[i]).sum()) + 1
 
 
-def _popularity_text(model: Any, pop: np.ndarray, i: int) -> str:
+def _positive_rule(data: RecData) -> str:
+    return f" (ratings > {data.threshold:g})" if data.kind == "rating" else ""
+
+
+def _popularity_text(model: Any, data: RecData, pop: np.ndarray, i: int) -> str:
     weighted = getattr(model, "half_life_days", None) is not None and hasattr(model, "scores_")
     if weighted:
         w = np.asarray(model.scores_, dtype=np.float64)
         return (f"{w[i]:.1f} time-weighted training positives (half-life {model.half_life_days:g} days), "
                 f"#{_pop_rank(w, i)} of {len(w)} items")
-    return f"{pop[i]:g} training positives, #{_pop_rank(pop, i)} of {len(pop)} items by popularity"
+    return (f"{pop[i]:g} training positives{_positive_rule(data)}, #{_pop_rank(pop, i)} of {len(pop)} items by "
+            "popularity")
 
 
-def _knn_text(model: Any, data: RecData, hist: np.ndarray, i: int) -> str:
+def _yours(data: RecData, rating_of: dict, j: int) -> str:
+    """'which you rated 4' (rating data) or 'which you interacted with' (logs)."""
+    if data.kind == "rating" and j in rating_of:
+        return f"which you rated {rating_of[j]:g}"
+    return "which you interacted with"
+
+
+def _knn_text(model: Any, data: RecData, hist: np.ndarray, i: int, rating_of: dict) -> str:
     sim = model.similarity_
     items = np.unique(hist)
     col = np.asarray(sim[items][:, [i]].todense()).ravel()
@@ -96,8 +173,9 @@ def _knn_text(model: Any, data: RecData, hist: np.ndarray, i: int) -> str:
     if not hit.any():
         return "none of your items is among its nearest neighbours (scored 0 by similarity)"
     best = int(np.argmax(col))
-    return (f"similar to {_label(data, int(items[best]))}, which you interacted with (similarity {col[best]:.2f}); "
-            f"{int(hit.sum())} of your {len(items)} items are among its neighbours")
+    return (f"similar to {_label(data, int(items[best]))}, {_yours(data, rating_of, int(items[best]))} "
+            f"(similarity {col[best]:.2f}); {int(hit.sum())} of your {len(items)} "
+            f"{'positively rated ' if data.kind == 'rating' else ''}items are among its neighbours")
 
 
 def _transitions(data: RecData) -> tuple[np.ndarray, np.ndarray]:
@@ -168,20 +246,144 @@ def _uplift_text(model: Any, u: int, i: int) -> str:
             f"{p0[0]:.3f} if not shown")
 
 
-def _recent_text(data: RecData, hist: np.ndarray) -> str:
+#: what the debiased MF models minimise, in words (the note on each of their explanations)
+DEBIASED_LOSS = {
+    "mf-ips": ("a loss reweighted by 1/propensity", ""),
+    "mf-snips": ("a loss reweighted by 1/propensity", "self-normalised"),
+    "dr-jl": ("a doubly robust loss", "imputed errors plus residuals reweighted by 1/propensity"),
+    "dr-jl-feat": ("a doubly robust loss", "imputed errors plus residuals reweighted by 1/propensity"),
+}
+
+
+def _mf_net(model: Any) -> Any:
+    """The scoring network of a matrix-factorisation model (one with ``factors(u, i)``), or None."""
+    net = (getattr(model, "modules_", None) or {}).get("net")
+    return net if callable(getattr(net, "factors", None)) else None
+
+
+def mf_parts(model: Any, user_idx: int, items: Any) -> dict[str, np.ndarray]:
+    """The learned vectors and the score split of an MF model for one user and some items.
+
+    ``score = match + item_bias + offset`` per item, where ``match = <p_u, q_i>`` (the user and item
+    vectors, side features included), ``item_bias`` the item's bias (its appeal to every user, side
+    features included) and ``offset`` the global plus user bias (the same for every item). Keys: user
+    (dim,), items (n, dim), match, item_bias, offset, score (n,).
+    """
+    import torch
+
+    net = _mf_net(model)
+    if net is None:
+        raise ParameterError(f"model {getattr(model, 'name', type(model).__name__)!r} is not a matrix-factorisation "
+                             "model (no modules_['net'] with factors()).")
+    items = np.array(items, dtype=np.int64)  # a writable copy for torch
+    try:
+        dev = next(net.parameters()).device
+    except StopIteration:
+        dev = "cpu"
+    with torch.no_grad():
+        ii = torch.as_tensor(items, device=dev)
+        p, q, b = net.factors(torch.full_like(ii, int(user_idx)), ii)
+        item_bias = torch.zeros(len(items), device=dev)
+        if getattr(net, "bias", False) and hasattr(net, "bi"):
+            item_bias = item_bias + net.bi(ii).squeeze(-1).float()
+        if getattr(net, "has_if", False):
+            item_bias = item_bias + net.wi(net.itf[ii]).squeeze(-1).float()
+    p, q, b, item_bias = (x.float().cpu().numpy().astype(np.float64) for x in (p, q, b, item_bias))
+    match = (p * q).sum(axis=1)
+    user = p[0] if len(p) else np.zeros(q.shape[1])
+    return {"user": user, "items": q, "match": match, "item_bias": item_bias, "offset": b - item_bias,
+            "score": match + b}
+
+
+def _mf_texts(model: Any, data: RecData, u: int, items: np.ndarray, rated: pd.DataFrame,
+              cold_items: np.ndarray) -> list[str]:
+    """MF explanations of ``items`` for user ``u``, computed for all items at once (module docstring)."""
+    liked = rated[rated["positive"]]
+    basis = liked if len(liked) else rated
+    cand, first = np.unique(basis["item_idx"].to_numpy(np.int64), return_index=True)
+    cand_rating = basis["rating"].to_numpy(np.float64)[first]
+    k = len(items)
+    parts = mf_parts(model, u, np.r_[items, cand])
+    q = parts["items"]
+    qn = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    cos = qn[:k] @ qn[k:].T  # (k, len(cand))
+    cos[items[:, None] == cand[None, :]] = -np.inf  # never the item itself
+    match, bias, offset = parts["match"][:k], parts["item_bias"][:k], parts["offset"][:k]
+    has_bias = bool(np.any(parts["item_bias"] != 0))
+    rating = data.kind == "rating"
+    if rating and len(liked) == 0:
+        lead = f"you rated no item above {data.threshold:g}; "
+    else:
+        lead = ""
+    rating_of = dict(zip(cand.tolist(), cand_rating.tolist(), strict=True))
+    name = getattr(model, "name", "")
+    loss, detail = DEBIASED_LOSS.get(name, (None, ""))
+    if loss is None and getattr(model, "causal", False) and hasattr(model, "propensity_method_"):
+        loss = "a loss reweighted by 1/propensity"
+    note = None
+    if loss is not None:
+        clip = getattr(model, "clip_report_", None) or {}
+        method = getattr(model, "propensity_method_", None)
+        n_clipped, n = clip.get("n_clipped"), clip.get("n")
+        props = ", ".join(h for h in (f"{method} propensities" if method else "",
+                                      f"{n_clipped:,} of {n:,} clipped" if isinstance(n_clipped, (int, np.integer))
+                                      and isinstance(n, (int, np.integer)) else "") if h)
+        how = "; ".join(h for h in (detail, props) if h)
+        note = f"scores learned from {loss}" + (f" ({how})" if how else "")
+    out = []
+    for r in range(k):
+        if cold_items[r] and not (getattr(model, "use_features", False) and data.item_features is not None):
+            text = "its item vector is untrained, so it is not compared with your items"
+        elif len(cand) and np.isfinite(cos[r]).any():
+            j = int(np.argmax(cos[r]))
+            text = (f"{lead}its learned item vector is closest to that of {_label(data, int(cand[j]))}, "
+                    f"{_yours(data, rating_of, int(cand[j]))} (cosine {cos[r, j]:.2f})")
+        else:
+            text = "no other item of yours to compare its learned item vector with"
+        score = match[r] + bias[r] + offset[r]
+        text += f"; score {score:.2f} = {match[r]:+.2f} match of your and its learned vectors"
+        if has_bias:
+            size = abs(match[r]) + abs(bias[r])
+            share = f", {abs(bias[r]) / size:.0%} of the item-dependent part" if size > 0 else ""
+            text += f" {bias[r]:+.2f} item bias (its appeal to every user{share})"
+        if has_bias or offset[r] != 0:
+            text += f" {offset[r]:+.2f} your offset (the same for every item)"
+        if note:
+            text += "; " + note
+        out.append(text)
+    return out
+
+
+def _recent_text(data: RecData, hist: np.ndarray, rated: pd.DataFrame) -> str:
+    if data.kind == "rating":  # no time order: no "recent" items
+        return (f"scored from the {len(rated)} item{'s' if len(rated) != 1 else ''} you rated "
+                f"({int(rated['positive'].sum())} above {data.threshold:g})")
     recent = ", ".join(_label(data, int(j)) for j in hist[::-1][:RECENT])
     return f"scored from your history; your most recent items: {recent}"
 
 
-def _cold_user_text(model: Any, pop: np.ndarray, i: int, score: float) -> str:
+def _cold_user_text(model: Any, data: RecData, pop: np.ndarray, i: int, score: float) -> str:
     name = getattr(model, "name", "")
     if name == "uplift":
         return f"largest estimated uplift averaged over the training users ({score:+.3f})"
-    return "ranked by the fallback for users without history: " + _popularity_text(model, pop, i)
+    return "ranked by the fallback for users without history: " + _popularity_text(model, data, pop, i)
+
+
+def _cold_item_how(model: Any, data: RecData) -> str:
+    name = getattr(model, "name", "")
+    evidence = "rating" if data.kind == "rating" else "interaction"
+    if name == "text-mf":
+        sides = [w for w, on in (("its title text", getattr(model, "use_text", False)),
+                                 ("its catalogue attributes", getattr(model, "n_item_features_", 0))) if on]
+        if sides:
+            return "scored from " + " and ".join(sides)
+    if _mf_net(model) is not None and getattr(model, "use_features", False) and data.item_features is not None:
+        return "scored from its item features"
+    return f"scored without any {evidence} evidence"
 
 
 def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.DataFrame) -> list[str]:
-    """One sentence per row of ``recs`` (the frame of ``model.recommend(user_id, k)``).
+    """One sentence per row of ``recs`` (the frame of :func:`recommend` or ``model.recommend(user_id, k)``).
 
     ``data`` is the data the model was fitted on (its train split and item index). See the module
     docstring for what each model's sentence says.
@@ -195,40 +397,45 @@ def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.Da
     name = getattr(model, "name", "")
     u = user_index_of(data, user_id)
     hist = user_history(data, u)
+    rated = rated_items(data, u)
     pop = np.asarray(getattr(model, "item_popularity_", None) if hasattr(model, "item_popularity_") else
                      np.bincount(_positives(data).item, minlength=data.n_items), dtype=np.float64)
+    seen = getattr(model, "seen_", None)  # what the model was fitted on (rating data: less the validation slice)
+    n_rows = (np.asarray(seen.sum(axis=0), dtype=np.float64).ravel() if seen is not None and seen.shape[1] == len(pop)
+              else np.bincount(data.train.item, minlength=data.n_items).astype(np.float64))
+    mf = _mf_net(model) is not None
     # a user without training positives is ranked by the fallback, except by the uplift model, which
-    # learns a vector for every user with logged exposures (purchases or not)
-    cold_user = u is None or (len(hist) == 0 and name != "uplift")
+    # learns a vector for every user with logged exposures (purchases or not), and by a matrix
+    # factorisation of ratings, which learns one from the low ratings too
+    cold_user = u is None or (len(hist) == 0 and not (name == "uplift" or (mf and len(rated) > 0)))
     if "cold_user" in recs.columns and len(recs):
         cold_user = cold_user or bool(recs["cold_user"].iloc[0])
+    items = recs["item_idx"].astype(np.int64).to_numpy()
     trans = _transitions(data) if name.startswith("sasrec") and not cold_user else None
+    mf_texts = _mf_texts(model, data, u, items, rated, n_rows[items] == 0) if mf and not cold_user else None
+    rating_of = dict(zip(rated["item_idx"].tolist(), rated["rating"].tolist(), strict=True))
     out = []
-    for i, score in zip(recs["item_idx"].astype(np.int64).tolist(), recs["score"].astype(float).tolist(),
-                        strict=True):
+    for r, (i, score) in enumerate(zip(items.tolist(), recs["score"].astype(float).tolist(), strict=True)):
         if cold_user and name != "popularity":
-            text = _cold_user_text(model, pop, i, score)
+            text = _cold_user_text(model, data, pop, i, score)
         elif name == "popularity":
-            text = _popularity_text(model, pop, i)
+            text = _popularity_text(model, data, pop, i)
         elif name == "item-knn" and hasattr(model, "similarity_"):
-            text = _knn_text(model, data, hist, i)
+            text = _knn_text(model, data, hist, i, rating_of)
         elif name.startswith("sasrec"):
             text = _sequence_text(model, data, hist, i, trans, pop)
         elif name == "uplift" and hasattr(model, "predict_outcomes"):
             text = _uplift_text(model, u, i)
+        elif mf_texts is not None:
+            text = mf_texts[r]
         else:
             text = (_text_similarity_text(model, data, hist, i) if name == "text-mf" else None) \
-                or _recent_text(data, hist)
+                or _recent_text(data, hist, rated)
             attrs = _attribute_text(model, u, i) if name == "text-mf" else None
             if attrs:
                 text += "; " + attrs
-        if pop[i] == 0:
-            how = "scored without any interaction evidence"
-            if name == "text-mf":
-                sides = [w for w, on in (("its title text", getattr(model, "use_text", False)),
-                                         ("its catalogue attributes", getattr(model, "n_item_features_", 0)))
-                         if on]
-                how = "scored from " + " and ".join(sides) if sides else how
-            text = f"cold item (no training interactions; {how}); " + text
+        if n_rows[i] == 0:
+            what = "ratings" if data.kind == "rating" else "interactions"
+            text = f"cold item (no training {what}; {_cold_item_how(model, data)}); " + text
         out.append(text[0].upper() + text[1:] + ".")
     return out

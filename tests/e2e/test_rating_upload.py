@@ -155,7 +155,9 @@ def test_train_on_uploaded_rating_files(app_server, page, tmp_path):
 
     # the Recommendations page: the rating run's top-k for an example user
     go_to(page, "Recommendations")
-    choose(page, "Trained model (completed run)", "mf-ips #1 · mf-ips (causal)")
+    # the only completed run is shown first; its label carries the rating run's headline metrics
+    expect(selectbox(page, "Trained model (completed run)")).to_have_value(
+        re.compile(r"^mf-ips #1 · mf-ips \(causal\) · test NDCG@5 0\.\d{4} · AUC 0\.\d{4}$"))
     user = selectbox(page, "Example user").input_value().split(" (")[0]
     page.get_by_role("heading", name=f"Top 10 for {user}", exact=True).wait_for()
     rows = page.get_by_test_id("stDataFrame").filter(has=page.locator("th", has_text="item_id")).locator("tbody tr")

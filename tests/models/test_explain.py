@@ -8,7 +8,14 @@ import pytest
 
 from causalrec_core.errors import ParameterError
 from causalrec_core.models.data import Interactions, RecData
-from causalrec_core.models.explain import explain_recommendations, user_history, user_index_of
+from causalrec_core.models.explain import (
+    explain_recommendations,
+    mf_parts,
+    rated_items,
+    recommend,
+    user_history,
+    user_index_of,
+)
 from causalrec_core.models.registry import make_model
 
 # users 0..5, items 0..6; item 6 has no training interaction (cold); user 'u5' has no history
@@ -130,3 +137,163 @@ def test_bad_inputs():
     with pytest.raises(ParameterError, match="item_idx"):
         explain_recommendations(model, data, "u0", pd.DataFrame({"x": [1]}))
     assert explain_recommendations(model, data, "u0", model.recommend("u0", 2).iloc[:0]) == []
+
+
+# ------------------------------------------------------------------------------------------ rating data
+
+# users 0..3, items 0..5, threshold 3; u0 liked i0 (5) and i1 (4), disliked i2 (1); u1 rated i3, i4 and
+# i5; u2 rated only low (2, 1); u3 is in the test file only (never seen in train)
+RATINGS = [(0, 0, 5), (0, 1, 4), (0, 2, 1), (1, 3, 4), (1, 4, 2), (1, 5, 5), (2, 0, 2), (2, 5, 1)]
+
+
+def _rating_data(valid=None) -> RecData:
+    u, i, r = (np.array(c) for c in zip(*RATINGS, strict=True))
+    train = Interactions(user=u, item=i, value=r.astype(float), n_users=4, n_items=6)
+    test = Interactions(user=np.array([3, 3, 0]), item=np.array([0, 3, 4]), value=np.array([4.0, 2.0, 5.0]),
+                        n_users=4, n_items=6)
+    return RecData(kind="rating", train=train, test=test, valid=valid, threshold=3.0,
+                   user_ids=np.array([f"u{k}" for k in range(4)]), item_ids=np.array([f"i{k}" for k in range(6)]))
+
+
+def _hand_set_mf(name: str, **params):
+    """A fitted MF model whose learned vectors and biases are set by hand (dim 2)."""
+    import torch
+
+    data = _rating_data()
+    model = make_model(name, dim=2, epochs=1, device="cpu", **params).fit(data)
+    net = model.modules_["net"]
+    with torch.no_grad():
+        # item vectors: i2 (disliked by u0) is the nearest to i3, but only liked items count
+        net.V.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.05], [0.9, 0.1], [0.1, 0.9], [-1.0, 0.0]]))
+        net.U.weight.copy_(torch.tensor([[1.0, 2.0], [0.0, 0.0], [0.5, 0.5], [0.0, 0.0]]))
+        net.b0.fill_(0.5)
+        net.bu.weight.copy_(torch.tensor([[-0.25], [0.0], [0.1], [0.0]]))
+        net.bi.weight.copy_(torch.tensor([[0.0], [0.0], [0.0], [0.3], [-0.1], [0.0]]))
+    return model, data
+
+
+def test_rated_items_are_positives_first_with_their_ratings():
+    data = _rating_data()
+    frame = rated_items(data, 0)
+    assert frame["item_id"].tolist() == ["i0", "i1", "i2"]
+    assert frame["rating"].tolist() == [5.0, 4.0, 1.0] and frame["positive"].tolist() == [True, True, False]
+    assert rated_items(data, 3).empty and rated_items(data, None).empty
+
+
+def test_mf_names_the_nearest_liked_item_and_splits_the_score():
+    model, data = _hand_set_mf("mf")
+    recs = recommend(model, data, "u0", k=3)
+    # u0's scores: i3 0.9 + 0.2 + 0.3 + 0.25 = 1.65, i4 0.1 + 1.8 - 0.1 + 0.25 = 2.05, i5 -1 + 0.25 = -0.75
+    assert recs["item_id"].tolist() == ["i4", "i3", "i5"]
+    np.testing.assert_allclose(recs["score"], [2.05, 1.65, -0.75], atol=1e-6)
+    texts = explain_recommendations(model, data, "u0", recs)
+    # i4 = (0.1, 0.9): nearest liked item i1 = (0, 1), cosine 0.9/|i4| = 0.99
+    assert texts[0] == ("Its learned item vector is closest to that of i1, which you rated 4 (cosine 0.99); "
+                        "score 2.05 = +1.90 match of your and its learned vectors -0.10 item bias (its appeal to every "
+                        "user, 5% of the item-dependent part) +0.25 your offset (the same for every item).")
+    # i3 = (0.9, 0.1): the disliked i2 = (1, 0.05) is nearer (cosine 0.998) than the liked i0 (0.994): i0 is named
+    assert texts[1].startswith("Its learned item vector is closest to that of i0, which you rated 5 (cosine 0.99); "
+                               "score 1.65 = +1.10 match of your and its learned vectors +0.30 item bias (its appeal "
+                               "to every user, 21% of the item-dependent part) +0.25 your offset"), texts[1]
+    assert "i2" not in texts[1]
+    assert not any("recent" in t for t in texts)
+    parts = mf_parts(model, 0, recs["item_idx"])
+    np.testing.assert_allclose(parts["score"], recs["score"], atol=1e-6)
+    np.testing.assert_allclose(parts["match"] + parts["item_bias"] + parts["offset"], recs["score"], atol=1e-6)
+
+
+def test_mf_user_without_a_liked_item_is_compared_with_all_rated_items():
+    model, data = _hand_set_mf("bpr")
+    recs = recommend(model, data, "u2", k=2)  # u2 rated i0 (2) and i5 (1) only
+    assert not recs["cold_user"].any() and not set(recs["item_id"]) & {"i0", "i5"}
+    texts = explain_recommendations(model, data, "u2", recs)
+    assert all(t.startswith("You rated no item above 3; its learned item vector is closest to that of ") for t in texts)
+    # i1 = (0, 1) and i2 = (1, 0.05): nearest of i0 = (1, 0) and i5 = (-1, 0) is i0 for both
+    assert all("i0, which you rated 2" in t for t in texts), texts
+
+
+def test_debiased_mf_says_its_loss_is_reweighted():
+    model, data = _hand_set_mf("mf-ips", propensity="popularity")
+    recs = recommend(model, data, "u0", k=2)
+    texts = explain_recommendations(model, data, "u0", recs)
+    rep = model.clip_report_
+    note = (f"scores learned from a loss reweighted by 1/propensity ({model.propensity_method_} propensities, "
+            f"{rep['n_clipped']:,} of {rep['n']:,} clipped).")
+    assert all(t.endswith(note) for t in texts), texts
+    assert texts[0].startswith("Its learned item vector is closest to that of i1, which you rated 4")
+
+
+def test_rating_test_only_user_gets_the_fallback():
+    model, data = _hand_set_mf("mf")
+    recs = recommend(model, data, "u3", k=3)  # u3 has an index (test file) but no training rating
+    assert recs["cold_user"].all()
+    pop = np.bincount(data.train.item[data.train.value > 3], minlength=6)
+    assert recs["score"].tolist() == sorted(pop, reverse=True)[:3]
+    texts = explain_recommendations(model, data, "u3", recs)
+    assert all(t.startswith("Ranked by the fallback for users without history: 1 training positives (ratings > 3)")
+               for t in texts), texts
+    unknown = recommend(model, data, "nobody", k=3)
+    assert unknown["cold_user"].all()
+    assert explain_recommendations(model, data, "nobody", unknown) == texts
+
+
+def test_rating_recommend_leaves_out_items_rated_in_the_validation_slice():
+    # fitted on the train less a validation slice holding u0's rating of i1: model.recommend would offer i1
+    full = _rating_data()
+    keep = ~((full.train.user == 0) & (full.train.item == 1))
+    fit = full.with_train(full.train.subset(keep), full.train.subset(~keep))
+    model = make_model("mf", dim=2, epochs=1, device="cpu").fit(fit)
+    assert "i1" in model.recommend("u0", k=6)["item_id"].tolist()
+    recs = recommend(model, full, "u0", k=6)
+    assert recs["item_id"].tolist() == [i for i in model.recommend("u0", k=6)["item_id"] if i != "i1"]
+    assert recs["rank"].tolist() == list(range(1, len(recs) + 1))
+    # an item without training ratings is a cold item, whose untrained vector is not compared
+    texts = explain_recommendations(model, full, "u0", recs)
+    assert all("which you rated" in t or "untrained" in t for t in texts)
+
+
+def test_rating_cold_item_is_said():
+    model, data = _hand_set_mf("mf")
+    one = data.with_train(data.train.subset(data.train.item != 4))  # i4 has no training rating
+    model = make_model("mf", dim=2, epochs=1, device="cpu").fit(one)
+    recs = pd.DataFrame({"item_id": ["i4", "i3"], "item_idx": [4, 3], "score": [0.0, 0.0], "rank": [1, 2],
+                         "cold_user": False})
+    texts = explain_recommendations(model, one, "u0", recs)
+    assert texts[0].startswith("Cold item (no training ratings; scored without any rating evidence); its item "
+                               "vector is untrained, so it is not compared with your items; score ")
+    assert not texts[1].startswith("Cold item")
+
+
+def test_popularity_and_knn_on_ratings_speak_of_ratings():
+    data = _rating_data()
+    pop = make_model("popularity").fit(data)
+    (text,) = explain_recommendations(pop, data, "u0", pop.recommend("u0", k=1))
+    assert text.startswith("1 training positives (ratings > 3), #1 of 6 items by popularity")
+    # u1 also liked i0: i3 and i5 (u1's other liked items) are neighbours of u0's i0
+    tr = data.train
+    more = Interactions(user=np.r_[tr.user, 1], item=np.r_[tr.item, 0], value=np.r_[tr.value, 5.0], n_users=4,
+                        n_items=6)
+    data = data.with_train(more)
+    knn = make_model("item-knn", shrinkage=0.0).fit(data)
+    recs = knn.recommend("u0", k=2)
+    assert sorted(recs["item_id"]) == ["i3", "i5"]
+    texts = explain_recommendations(knn, data, "u0", recs)
+    assert all(t.startswith("Similar to i0, which you rated 5 (similarity ") and
+               t.endswith("1 of your 2 positively rated items are among its neighbours.") for t in texts), texts
+
+
+def test_bpr_on_a_log_names_the_nearest_item_interacted_with():
+    data = _data()
+    model = make_model("bpr", dim=4, epochs=2, device="cpu").fit(data)
+    recs = model.recommend("u1", k=3)
+    texts = explain_recommendations(model, data, "u1", recs)
+    q = mf_parts(model, 1, np.arange(7))["items"]
+    q = q / np.linalg.norm(q, axis=1, keepdims=True)
+    for item, text in zip(recs["item_idx"], texts, strict=True):
+        if item == 6:  # the cold item's vector is not compared
+            assert text.startswith("Cold item (no training interactions; scored without any interaction evidence)")
+            continue
+        best = [0, 1][int(np.argmax(q[[0, 1]] @ q[item]))]  # u1 interacted with i0 and i1
+        assert text.startswith(f"Its learned item vector is closest to that of 'Title {best}' (i{best}), which you "
+                               "interacted with (cosine "), text
+        assert "recent" not in text

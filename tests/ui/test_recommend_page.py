@@ -1,5 +1,5 @@
 """The Recommendations page (AppTest): k items with computed explanations for a known user, a
-cold-start note for an unknown one."""
+cold-start note for an unknown one; runs on behaviour logs and on rating files."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from causalrec_core.sample import ensure_sample_project
 from causalrec_core.store import ProjectStore
 from causalrec_core.train import jobs
+from tests.train.conftest import write_rating_csvs
 from tests.ui.conftest import open_page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -125,3 +126,95 @@ def test_switching_user_or_k_reuses_the_loaded_model(trained, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert len(loads) == 2, loads
+
+
+@pytest.fixture
+def rating_run(workspace, tmp_path):
+    """A completed mf-ips run on rating files; 'newbie' is a user of the test file only."""
+    store = ProjectStore(workspace)
+    project = ensure_sample_project(store)
+    train, test = write_rating_csvs(tmp_path, n_users=60, n_items=40)
+    with test.open("a") as f:
+        f.write("newbie,i1,4\nnewbie,i2,2\n")
+    run = jobs.start_run(store, project.id, "mf-ips",
+                         data={"source": "csv", "train": str(train), "test": str(test), "threshold": 3.0},
+                         params={"epochs": 2}, seed=0, device="cpu")
+    done = jobs.wait_run(store, run.id, timeout=240)
+    assert done.status == "completed", jobs.tail_log(done)
+    ratings = {}  # user -> {item: rating} of the training file
+    for line in train.read_text().splitlines()[1:]:
+        u, i, r = line.split(",")
+        ratings.setdefault(u, {})[i] = float(r)
+    return done, ratings
+
+
+def _clean(texts):
+    return [t.replace("\\", "") for t in texts]
+
+
+def test_rating_run_speaks_of_ratings(rating_run):
+    import re
+
+    done, ratings = rating_run
+    at = _page()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    m = done.metrics
+    box = at.selectbox(key="rec_run")
+    assert box.value == done.id
+    assert box.options == [f"{done.name} · mf-ips (causal) · test NDCG@5 {m['ndcg@5']:.4f} · AUC {m['auc']:.4f}"]
+    captions = _clean(c.value for c in at.caption)
+    head = next(c for c in captions if c.startswith("Test NDCG@5"))
+    assert head.startswith(f"Test NDCG@5 {m['ndcg@5']:.4f} (95% CI "), head
+    assert f"; AUC {m['auc']:.4f} (95% CI " in head and "over all test pairs" in head
+    assert "assigned to users at random" in head and "logged behaviour" not in head and "not debiased" not in head
+
+    # the user picker and the caption count the same rated items, and say how many are positive
+    user = at.selectbox(key="rec_user_example").value
+    rated = ratings[user]
+    n_pos = sum(r > 3 for r in rated.values())
+    assert f"{user} ({len(rated)} rated items)" in at.selectbox(key="rec_user_example").options
+    assert (f"'{user}' rated {len(rated)} items in the training data ({n_pos} positive, rating > 3); items they "
+            "already rated are not recommended again.") in captions, captions
+    table = _table(at)
+    assert len(table) == 10 and not set(table["item_id"]) & set(rated)
+
+    # explanations: computed from the learned factors, per user and item, never about "recent" items
+    why = table["why"].tolist()
+    assert len(set(why)) == len(why), why
+    for text in why:
+        assert "recent" not in text.lower(), text
+        assert "1/propensity" in text, text
+        named = re.match(r"Its learned item vector is closest to that of (i\d+), which you rated (\d)", text)
+        assert named, text
+        assert ratings[user][named[1]] == float(named[2]) > 3, text  # one of the user's positives
+        score = float(re.search(r"score (-?[0-9.]+) =", text)[1])
+        assert abs(score - table.loc[table["why"] == text, "score"].iloc[0]) < 0.006, text
+
+    # the history: every rated item with its rating, positives first
+    assert [e.label for e in at.expander if "rated" in e.label] == [f"Training items {user} rated"]
+    history = next(df.value for df in at.dataframe if "rating" in df.value.columns)
+    assert dict(zip(history["item_id"], history["rating"], strict=True)) == rated
+    assert history["rating"].is_monotonic_decreasing
+    assert history["positive"].tolist() == sorted((r > 3 for r in rated.values()), reverse=True)
+    assert not any("Recent training items" in e.label for e in at.expander)
+
+    # another user gets other explanations
+    other = next(o for o in at.selectbox(key="rec_user_example").options if not o.startswith(f"{user} "))
+    at.selectbox(key="rec_user_example").set_value(other.split(" (")[0]).run()
+    assert not at.exception, at.exception
+    assert not set(_table(at)["why"]) & set(why)
+
+
+def test_rating_run_cold_start_user(rating_run):
+    at = _page()
+    for user in ("newbie", "someone-new"):  # a user of the test file only, an unknown id
+        at.text_input(key="rec_user_text").input(user).run()
+        assert not at.exception, at.exception
+        assert any(f"'{user}' is not a user of the training data: a cold-start user" in i
+                   for i in _clean(i.value for i in at.info)), [i.value for i in at.info]
+        table = _table(at)
+        assert len(table) == 10
+        assert all(w.startswith("Ranked by the fallback for users without history: ") and "(ratings > 3)" in w
+                   for w in table["why"]), list(table["why"])
+        assert not any(e.label.startswith("Training items") for e in at.expander)
