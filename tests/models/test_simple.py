@@ -117,6 +117,9 @@ def test_item_knn_recommend_cold_users_and_items():
     assert _all_scores(m)[5].tolist() == [3.0, 3.0, 3.0, 0.0]
     stranger = m.recommend("nobody", k=2)
     assert stranger["cold_user"].all() and stranger["score"].tolist() == [3.0, 3.0]
+    # u5 is in the index but has no training row: recommend() treats it as cold, like a stranger
+    known_empty = m.recommend("u5", k=2)
+    assert known_empty["cold_user"].all() and known_empty["item_id"].tolist() == stranger["item_id"].tolist()
     assert np.isfinite(_all_scores(m)).all()  # the cold item 3 included
 
 
