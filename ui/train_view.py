@@ -343,9 +343,9 @@ METRICS_ASSUMPTION = (
     "The test part is the logged behaviour as it happened: these figures estimate how well the model predicts what "
     "users did next under the recommender that logged the data (observational, not debiased), assuming the test "
     "period behaves like the training period. A causal model's gain from debiasing may therefore not show fully "
-    "here; the IPS metrics (Train page, a run's test metrics) reweight the test positives towards uniform exposure to estimate it. Intervals: 95% "
-    "percentile bootstrap over the test users (seeded by the run's seed). Items a user had in training are "
-    "excluded from their top-10.")
+    "here; the IPS metrics (Train page, a run's test metrics) reweight the test positives towards uniform "
+    "exposure to estimate it. Intervals: 95% percentile bootstrap over the test users (seeded by the run's seed). "
+    "Items a user had in training are excluded from their top-10.")
 #: the same for rating data whose test ratings are of randomly assigned items
 RATING_METRICS_ASSUMPTION = (
     "The test ratings are of items assigned to users at random (missing at random), unlike the training ratings, "
