@@ -92,6 +92,12 @@ if data_spec is not None:
     c2.caption(md(f"Detected: {dev['name']}."))
     run_name = c3.text_input("Run name (optional)", key="train_run_name", max_chars=80,
                              help="Empty: '<model> #n'. With several models, the model is added to the name.")
+    tune = st.checkbox(
+        "Tune first: choose the parameters on the validation slice", key="train_tune",
+        help="Before the run, each model tries a small grid of its main parameters (e.g. dim, lr, weight_decay) on "
+             "the validation part carved from the training data — never the test — and trains the best one. "
+             "Parameters you changed from their defaults above keep your values and are not searched; the chosen "
+             "values are shown with the run. Takes about one fit per grid point longer.")
     if device == "cuda" and not dev["cuda"]:
         st.warning("No CUDA GPU is available here: runs with device 'cuda' would fail; choose auto or cpu.")
     for p in problems:
@@ -111,8 +117,10 @@ if data_spec is not None:
                 label = run_name.strip() or None
                 if label and len(chosen) > 1:
                     label = f"{label} ({name})"
-                run = jobs.start_run(store, project.id, name, data=data_spec,
-                                     params=params[name], seed=seed, device=run_device, name=label)
+                # with tuning, only the values the user changed are fixed; the rest of the grid is searched
+                fixed = {k: v for k, v in params[name].items() if not tune or v != info[name]["params"].get(k)}
+                run = jobs.start_run(store, project.id, name, data=data_spec, tune=tune,
+                                     params=fixed, seed=seed, device=run_device, name=label)
                 started.append(run)
         if started:
             ss[PICKER] = started[-1].id
@@ -226,6 +234,8 @@ def _show_run(run, progress: dict | None) -> None:
                                             "what it measures": st.column_config.TextColumn(width="large")})
     with st.expander("Configuration"):
         st.json({"params": (run.config or {}).get("params", {}), "seed": run.seed,
+                 "tuned on the validation slice": (run.metrics or {}).get("tuned_params") if (run.config or {}).get(
+                     "tune") else "no",
                  "device asked": (run.config or {}).get("device"), "data": (run.config or {}).get("data")})
 
 

@@ -201,6 +201,9 @@ def epoch_text(run: Any, progress: dict | None) -> str:
         return f"{p.get('epoch', 0)}/{p['epochs']}"
     if run.status == "completed":
         return "one pass" if not run.metrics.get("epochs") else f"{run.metrics['epochs']}"
+    tuning = p.get("tuning") or {}
+    if tuning.get("n_configs"):
+        return f"tuning {tuning.get('config', 0)}/{tuning['n_configs']}"
     return "—"
 
 
@@ -245,6 +248,14 @@ def progress_state(run: Any, progress: dict | None, epochs_expected: bool = True
     if run.status == "queued" or not p:
         return 0.0, "Queued: waiting for the training worker to start…"
     epochs = p.get("epochs")
+    tuning = p.get("tuning") or {}
+    if not epochs and tuning.get("n_configs"):
+        i, n = int(tuning.get("config") or 0), int(tuning["n_configs"])
+        tried = ", ".join(f"{k}={v}" for k, v in (tuning.get("params") or {}).items())
+        score = tuning.get("score")
+        return i / (n + 1), (f"Tuning on the validation slice: configuration {i} of {n} tried ({tried}"
+                             + (f": validation {score:.4f}" if isinstance(score, (int, float)) else "")
+                             + "); the chosen one is trained next.")
     if not epochs:
         if epochs_expected:
             return 0.0, "Running: reading the data and building the model (the first epoch starts next)…"

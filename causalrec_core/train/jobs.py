@@ -74,11 +74,14 @@ def _spawn(run_dir: Path) -> int:
 
 
 def start_run(store: Any, project_id: int, model: str, *, data: dict, params: dict | None = None, seed: int = 0,
-              device: str = "auto", name: str | None = None, log_options: dict | None = None) -> Any:
+              device: str = "auto", name: str | None = None, log_options: dict | None = None,
+              tune: bool = False) -> Any:
     """Validate, record and start a training run in the background; returns its RunInfo.
 
     ``data`` is a data spec (see :mod:`causalrec_core.train.runner`); for a dataset of this
-    store use ``{"source": "dataset", "dataset_id": N}`` (the store root is filled in).
+    store use ``{"source": "dataset", "dataset_id": N}`` (the store root is filled in). ``tune``: choose
+    the parameters not given in ``params`` on a validation slice of the training data first (the
+    model's default grid, :data:`causalrec_core.train.tune.DEFAULT_GRIDS`).
     """
     from causalrec_core.models.registry import make_model
 
@@ -93,6 +96,8 @@ def start_run(store: Any, project_id: int, model: str, *, data: dict, params: di
         raise invalid_choice("device", device, DEVICES)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise out_of_range("seed", seed, "an integer >= 0")
+    if not isinstance(tune, bool):
+        raise out_of_range("tune", tune, "True or False")
     if not isinstance(data, dict) or "source" not in data:
         raise ParameterError(f"data must be a data spec dict with a 'source'; got {data!r}.")
     spec = dict(data)
@@ -101,10 +106,10 @@ def start_run(store: Any, project_id: int, model: str, *, data: dict, params: di
         spec["store"] = str(store.root)
     existing = store.list_runs(project_id)
     run_name = name or f"{model} #{len(existing) + 1}"
-    config = {"params": params, "data": spec, "device": device, "log_options": log_options or {}}
+    config = {"params": params, "data": spec, "device": device, "log_options": log_options or {}, "tune": tune}
     run = store.create_run(project_id, run_name, model, config, seed=seed, device=device)
     job = {"run_id": run.id, "store": str(store.root), "model": model, "params": params, "seed": seed,
-           "device": device, "data": spec, "log_options": log_options or {}, "resume": False}
+           "device": device, "data": spec, "log_options": log_options or {}, "resume": False, "tune": tune}
     atomic_write_json(run.run_dir / JOB_NAME, job)
     pid = _spawn(run.run_dir)
     return store.update_run(run.id, pid=pid)

@@ -43,6 +43,7 @@ DATA_SOURCES: tuple[str, ...] = ("coat", "csv", "log", "dataset")
 RATING_NO_POSITIVE = "one"
 WEIGHTS_NAME = "model.pt"
 RESULT_NAME = "result.json"
+TUNING_NAME = "tuning.json"  # the configuration chosen on the validation slice (a resumed run reuses it)
 
 
 def parse_data_arg(data: str | None = None, train: str | None = None, test: str | None = None,
@@ -230,12 +231,15 @@ def train_and_evaluate(
     log_options: dict | None = None,
     tune: bool = False,
     tune_seed: int = 0,
+    on_tune: Callable[[dict], None] | None = None,
 ) -> dict:
     """Fit ``model_name`` on the data, evaluate on its test split, save artefacts in ``run_dir``.
 
     Returns one JSON-ready dict: model, device, seed, epochs, seconds, metrics, history,
-    best_epoch, data_hash, params. Raises ``TrainingCancelled`` after a cancel request (the
-    checkpoint in ``run_dir`` resumes it).
+    best_epoch, data_hash, params (and ``tuning`` with ``tune``). Raises ``TrainingCancelled`` after a
+    cancel request (the checkpoint in ``run_dir`` resumes it). ``tune`` first chooses the parameters on
+    a validation slice of the training data (:func:`causalrec_core.train.tune.tune`; ``on_tune`` gets
+    one event per configuration tried); a resumed run reuses the choice saved in ``run_dir``.
     """
     from causalrec_core.models.registry import make_model
 
@@ -249,16 +253,25 @@ def train_and_evaluate(
     if data is None:
         data = load_data(data_spec, log_options)
     tuning = None
+    tuning_file = Path(run_dir) / TUNING_NAME if run_dir is not None else None
     if tune:
         from causalrec_core.train.tune import DEFAULT_GRIDS
         from causalrec_core.train.tune import tune as run_tune
 
-        chosen, rows = run_tune(model_name, _with_validation(data, tune_seed), params=params, tune_seed=tune_seed,
-                                device=device)
-        tuning = {"grid": {k: v for k, v in DEFAULT_GRIDS.get(model_name, {}).items() if k not in params},
-                  "chosen": chosen, "tune_seed": tune_seed, "scored_on": "validation slice of the training data",
-                  "rows": rows}
-        model = make_model(model_name, **params, **chosen)
+        if resume and tuning_file is not None and tuning_file.is_file():  # tuned before the cancel: reuse it
+            tuning = json.loads(tuning_file.read_text())
+        else:
+            chosen, rows = run_tune(model_name, _with_validation(data, tune_seed), params=params, tune_seed=tune_seed,
+                                    device=device, on_config=on_tune, should_stop=should_stop)
+            tuning = {"grid": {k: v for k, v in DEFAULT_GRIDS.get(model_name, {}).items() if k not in params},
+                      "chosen": chosen, "tune_seed": tune_seed, "scored_on": "validation slice of the training data",
+                      "rows": rows}
+            if tuning_file is not None and _rank() == 0:
+                from causalrec_core.store.atomic import atomic_write_json
+
+                Path(run_dir).mkdir(parents=True, exist_ok=True)
+                atomic_write_json(tuning_file, _jsonable(tuning))
+        model = make_model(model_name, **params, **tuning["chosen"])
     model.set_params(random_state=int(seed))
     data = _with_validation(data, seed)
     run_path = Path(run_dir) if run_dir is not None else None

@@ -9,6 +9,7 @@ the inverse-propensity-weighted AUC for the debiased models — and NDCG@10 for 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -51,14 +52,17 @@ def _validation_score(model: Any, data: RecData) -> float:
 
 
 def tune(model_name: str, data: RecData, *, params: dict | None = None, grid: dict[str, list] | None = None,
-         tune_seed: int = 0, device: str = "auto") -> tuple[dict, list[dict]]:
+         tune_seed: int = 0, device: str = "auto", on_config: Callable[[dict], None] | None = None,
+         should_stop: Callable[[], bool] | None = None) -> tuple[dict, list[dict]]:
     """The grid configuration with the best validation score; returns (chosen, one row per config).
 
     ``data`` must carry a validation split (``data.valid``) carved from the training data.
     ``params`` are fixed for every configuration (a grid key overrides nothing in them: a
-    parameter fixed by the user is not searched).
+    parameter fixed by the user is not searched). ``on_config`` gets ``{"config": i, "n_configs": n,
+    "params": ..., "score": ...}`` after each configuration; ``should_stop`` is asked before each one
+    (and by the fits themselves) and a ``True`` raises ``TrainingCancelled``.
     """
-    from causalrec_core.models.base import TorchRecommender, TrainContext
+    from causalrec_core.models.base import TorchRecommender, TrainContext, TrainingCancelled
     from causalrec_core.models.registry import make_model
 
     if data.valid is None or len(data.valid) == 0:
@@ -68,14 +72,18 @@ def tune(model_name: str, data: RecData, *, params: dict | None = None, grid: di
     grid = {k: v for k, v in grid.items() if k not in fixed}
     configs = grid_configs(grid) if grid else [{}]
     rows = []
-    for cfg in configs:
+    for i, cfg in enumerate(configs, start=1):
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(f"tuning was cancelled before configuration {i} of {len(configs)}.")
         model = make_model(model_name, **fixed, **cfg)
         model.set_params(random_state=int(tune_seed))
         if isinstance(model, TorchRecommender):
-            model.fit(data, TrainContext(device=device, checkpoint=False))
+            model.fit(data, TrainContext(device=device, checkpoint=False, should_stop=should_stop))
         else:
             model.fit(data)
         rows.append({"params": cfg, "score": _validation_score(model, data)})
+        if on_config is not None:
+            on_config({"config": i, "n_configs": len(configs), "params": cfg, "score": rows[-1]["score"]})
     scores = np.array([r["score"] if np.isfinite(r["score"]) else -np.inf for r in rows])
     chosen = rows[int(np.argmax(scores))]["params"]
     return chosen, rows

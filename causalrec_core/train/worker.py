@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             job["model"], job["data"], params=job.get("params"), seed=int(job["seed"]),
             device=job.get("device", "auto"), run_dir=run_dir, resume=bool(job.get("resume")),
             on_progress=writer, should_stop=should_stop, log_options=job.get("log_options"),
+            tune=bool(job.get("tune")), on_tune=lambda ev: writer.write(status="running", tuning=ev),
         )
     except TrainingCancelled as err:
         print(f"cancelled: {err}", flush=True)
@@ -131,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     metrics = dict(result["metrics"])
     metrics.update({"seconds": result["seconds"], "epochs": result["epochs"], "best_epoch": result["best_epoch"]})
+    if result.get("tuning") is not None:
+        metrics["tuned_params"] = result["tuning"]["chosen"]
     if result.get("clip_report") is not None:
         metrics["clip_report"] = dict(result["clip_report"])
         if result.get("propensity_method"):

@@ -113,3 +113,20 @@ def test_killed_worker_shows_failed_with_log(setup):
     dead = store.get_run(run.id)
     assert dead.status == "failed" and "stopped without reporting" in dead.error
     assert "worker pid" in dead.error  # the last log lines come with it
+
+
+def test_a_tuned_run_records_the_choice(setup):
+    from causalrec_core.train.tune import DEFAULT_GRIDS, grid_configs
+
+    store, pid, spec = setup
+    run = jobs.start_run(store, pid, "mf", data=spec, params={"epochs": 2, "weight_decay": 0.001}, seed=1,
+                         device="cpu", tune=True)
+    assert run.config["tune"] is True
+    done = jobs.wait_run(store, run.id, timeout=240)
+    assert done.status == "completed", jobs.tail_log(done)
+    grid = {k: v for k, v in DEFAULT_GRIDS["mf"].items() if k != "weight_decay"}  # a fixed value is not searched
+    assert done.metrics["tuned_params"] in grid_configs(grid)
+    prog = jobs.read_progress(done)
+    assert prog["tuning"]["n_configs"] == len(grid_configs(grid)) == prog["tuning"]["config"]
+    with pytest.raises(ParameterError, match="tune"):
+        jobs.start_run(store, pid, "mf", data=spec, tune="yes")

@@ -50,3 +50,43 @@ def test_train_with_tune_reports_the_choice(rating_csvs):
     assert res["tuning"]["scored_on"] == "validation slice of the training data"
     for k, v in res["tuning"]["chosen"].items():
         assert res["params"][k] == v
+
+
+def test_tune_reports_each_configuration_and_can_be_cancelled(rating_csvs):
+    from causalrec_core.models.base import TrainingCancelled
+
+    sliced = validation_slice(load_rating_csv(*rating_csvs), 0.1, seed=0)
+    grid = {"dim": [2, 4], "lr": [0.01]}
+    events = []
+    chosen, rows = tune("mf", sliced, params={"epochs": 2}, grid=grid, device="cpu", on_config=events.append)
+    assert [(e["config"], e["n_configs"]) for e in events] == [(1, 2), (2, 2)]
+    assert [e["params"] for e in events] == grid_configs(grid)
+    assert [e["score"] for e in events] == [r["score"] for r in rows]
+    calls = []
+
+    def stop_after_first() -> bool:
+        calls.append(1)
+        return len(events) >= 3  # the first configuration of this second search has reported
+
+    with pytest.raises(TrainingCancelled, match="before configuration 2 of 2"):
+        tune("mf", sliced, params={"epochs": 2}, grid=grid, device="cpu", on_config=events.append,
+             should_stop=stop_after_first)
+    assert len(events) == 3 and calls
+
+
+def test_a_resumed_tuned_run_reuses_the_saved_choice(rating_csvs, tmp_path, monkeypatch):
+    spec = {"source": "csv", "train": str(rating_csvs[0]), "test": str(rating_csvs[1])}
+    seen = []
+    first = train_and_evaluate("mf", spec, params={"epochs": 2}, seed=0, device="cpu", run_dir=tmp_path / "run",
+                               tune=True, on_tune=seen.append)
+    assert seen and seen[-1]["config"] == seen[-1]["n_configs"]
+    assert (tmp_path / "run" / "tuning.json").is_file()
+
+    def no_tuning(*a, **kw):
+        raise AssertionError("a resumed run must not tune again")
+
+    monkeypatch.setattr("causalrec_core.train.tune.tune", no_tuning)
+    again = train_and_evaluate("mf", spec, params={"epochs": 2}, seed=0, device="cpu", run_dir=tmp_path / "run",
+                               tune=True, resume=True)
+    assert again["tuning"]["chosen"] == first["tuning"]["chosen"]
+    assert again["params"] == first["params"]

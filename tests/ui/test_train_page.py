@@ -336,3 +336,30 @@ def test_views_follow_the_kind_of_data():
     chart = tv.comparison_chart([rating, other, log], {"mf-ips": True}, key="ndcg@5", like=rating)
     assert [y for trace in chart.data for y in trace.y] == ["r"]  # other data is not compared
     assert "same data as 'r'" in chart.layout.title.text
+
+
+def test_tune_first_passes_only_the_changed_parameters(workspace):
+    at = _train_page()
+    at.multiselect(key="train_models").set_value(["item-knn"]).run()
+    default = at.number_input(key="train_param_item-knn_neighbours").value
+    at.checkbox(key="train_tune").check().run()
+    at.button(key="train_start").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    store, project, _ = _project(workspace)
+    (run,) = store.list_runs(project.id)
+    assert run.config["tune"] is True
+    assert "neighbours" not in run.config["params"]  # left at its default: searched
+    assert default is not None
+    done = jobs.wait_run(store, run.id, timeout=240)
+    assert done.status == "completed", jobs.tail_log(done)
+    assert done.metrics["tuned_params"]["neighbours"] in (20, 50, 200)
+
+
+def test_progress_text_while_tuning():
+    run = SimpleNamespace(status="running", device="cpu")
+    frac, text = tv.progress_state(run, {"tuning": {"config": 2, "n_configs": 8, "params": {"dim": 4},
+                                                    "score": 0.71}})
+    assert 0 < frac < 1
+    assert text == ("Tuning on the validation slice: configuration 2 of 8 tried (dim=4: validation 0.7100); the "
+                    "chosen one is trained next.")
+    assert tv.epoch_text(run, {"tuning": {"config": 2, "n_configs": 8}}) == "tuning 2/8"
