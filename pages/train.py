@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from causalrec_core.errors import ParameterError
+from causalrec_core.errors import CausalRecError, ParameterError
 from causalrec_core.models.base import DEVICES
 from causalrec_core.train import jobs
 from ui import train_view as tv
@@ -25,6 +25,21 @@ REFRESH_S = 1.5
 PICKER = "train_run_picker"
 CONFIRM = "train_confirm_delete"
 ACTIVE_SEEN = "train_active_seen"
+
+
+
+def _data_name(run) -> str:
+    """What a run was trained on, in words: the dataset's name, or the uploaded rating files."""
+    data = (run.config or {}).get("data") or {}
+    if data.get("source") == "dataset":
+        try:
+            return store.get_dataset(int(data["dataset_id"])).name
+        except CausalRecError:  # a deleted dataset: say so rather than fail the table
+            return f"dataset {data.get('dataset_id')} (deleted)"
+    if data.get("source") in ("csv", "coat"):
+        return str(data.get("label") or "rating files")
+    return str(data.get("path") or data.get("source") or "")
+
 
 st.title("Train")
 flash()
@@ -214,10 +229,26 @@ def _show_run(run, progress: dict | None) -> None:
             if key in (run.metrics.get("ci95") or {}):
                 st.caption(md(tv.metric_label(key, run)) + ": the interval is over resampled test users.")
             st.caption(md(tv.metrics_assumption(run)))
+        tuning = run.metrics.get("tuning") or {}
         extra = [f"fit {tv.fmt_seconds(run.metrics.get('seconds'))}"]
+        if tuning:
+            extra.insert(0, f"tuning {tv.fmt_seconds(tuning.get('seconds'))} ({len(tuning.get('rows') or [])} "
+                            "setting(s) tried)")
         if run.metrics.get("best_epoch"):
             extra.append(f"best epoch {run.metrics['best_epoch']} of {run.metrics.get('epochs')}")
         st.caption(md(" · ".join(extra)))
+        if tuning:
+            table = tv.tuning_frame(tuning)
+            title = (f"Tuning: {len(table)} setting(s) tried on the validation slice, the best one trained"
+                     if len(table) > 1 else "Tuning: nothing to tune (this model has no search grid, or every grid "
+                                            "parameter was set by hand)")
+            with st.expander(title):
+                if len(table) > 1:
+                    st.dataframe(table, hide_index=True, width="stretch", key=f"train_tuning_{run.id}",
+                                 column_config={"validation score": st.column_config.NumberColumn(format="%.4f")})
+                    st.caption("Validation score: the model's early-stopping metric on the validation slice carved "
+                               "from the training data (the IPS-weighted AUC for the debiased rating models); the "
+                               "test data played no part.")
         if causal.get(run.model):
             clip = tv.clip_report_frame(run)
             if len(clip):
@@ -253,19 +284,23 @@ def runs_panel() -> None:
         st.info("No training run yet: choose models above and press Start training.")
         return
     progress = {r.id: jobs.read_progress(r) for r in runs}
-    st.dataframe(tv.runs_frame(runs, progress, causal), hide_index=True, width="stretch", key="train_runs_table",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in (f"test {v}" for v in tv.METRIC_NAMES.values())})
-    where = {}  # one line per kind of data among the completed runs: what the test columns are computed on
-    for r in sorted(runs, key=lambda r: r.id, reverse=True):
-        key = tv.main_metric(r)
-        if r.status == "completed" and key in r.metrics and key not in where:
-            where[key] = tv.metric_label(key, r).replace(f"{tv.METRIC_NAMES[key]} on ", "computed on ")
-    for key, text in where.items():
-        cols = "" if len(where) == 1 else (" (AUC, NDCG@5, Recall@5, MSE)" if key == "ndcg@5"
-                                           else " (NDCG@10, Recall@10, HR@10)")
-        st.caption(md(f"Test columns{cols}: {text} per run (intervals in the run's details below); empty until a "
-                      "run completes."))
+    groups = {kind: [r for r in runs if tv.is_rating_run(r) == (kind == "rating")] for kind in ("log", "rating")}
+    groups = {kind: g for kind, g in groups.items() if g}
+    names = {r.id: _data_name(r) for r in runs}
+    for kind, group in groups.items():
+        if len(groups) > 1:
+            st.markdown("**Runs on behaviour logs**" if kind == "log" else "**Runs on rating files**")
+        st.dataframe(tv.runs_frame(group, progress, causal, names), hide_index=True, width="stretch",
+                     key="train_runs_table" if kind == "log" else "train_runs_table_rating",
+                     column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                    for c in (f"test {v}" for v in tv.METRIC_NAMES.values())})
+    for kind, group in groups.items():  # what the test columns are computed on, per kind of data
+        done = next((r for r in sorted(group, key=lambda r: r.id, reverse=True) if r.status == "completed"), None)
+        if done is None:
+            continue
+        cols = "" if len(groups) == 1 else (" (ratings)" if kind == "rating" else " (logs)")
+        st.caption(md(f"Test columns{cols}: computed on {tv.split_text(done)}, on each run's own data (see the data "
+                      "column; the number of test users is in each run's details below); empty until a run completes."))
     if active:
         st.caption(f"Refreshing every {REFRESH_S:g} s while {len(active)} run(s) are queued or running.")
     ids = [r.id for r in sorted(runs, key=lambda r: r.id, reverse=True)]
@@ -276,7 +311,14 @@ def runs_panel() -> None:
                           format_func=lambda i: f"{by_id[i].name} · {by_id[i].model}")
     shown = by_id[run_id]
     _show_run(shown, progress[run_id])
+    same = [r for r in runs if r.status == "completed" and tv.data_key(r) == tv.data_key(shown)]
+    options = [k for k in tv.METRIC_NAMES if any(isinstance(r.metrics.get(k), (int, float)) for r in same)
+               and not k.endswith("_random")]
     key = tv.main_metric(shown)
+    if len(options) > 1:
+        key = st.selectbox("Compare runs on", options, index=options.index(key) if key in options else 0,
+                           format_func=lambda k: f"test {tv.METRIC_NAMES[k]}", key="train_compare_metric",
+                           help="Runs trained and tested on the same data as the run shown above.")
     chart = tv.comparison_chart(runs, causal, key=key, like=shown)
     if chart is not None:
         st.plotly_chart(chart, key="train_compare_chart")

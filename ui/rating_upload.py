@@ -41,7 +41,7 @@ def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings
     c3, c4 = st.columns(2)
     threshold = float(c3.number_input(
         "Positive when rating >", value=3.0, step=0.5, format="%g", key=f"{key}_threshold",
-        help="3 makes 4–5 stars positive (the issue's protocol); 2.5 makes 3–5 stars positive, the labelling "
+        help="3 makes 4–5 stars positive (the usual protocol); 2.5 makes 3–5 stars positive, the labelling "
              "of the public code behind the published Coat figures."))
     mar_choices = [c for c in MAR_CHOICES if fmt == "csv" or c != "file"]
     mar = c4.selectbox("Randomised sample for the propensities", mar_choices, format_func=MAR_CHOICES.get,

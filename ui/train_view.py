@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,8 +23,13 @@ TERMINAL = ("completed", "failed", "cancelled")
 #: parameters set once for all models (the seed and device widgets), not per model
 SHARED_PARAMS = ("random_state", "device")
 METRIC_NAMES = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hr@10": "HR@10", "auc": "AUC",
-                "ndcg@5": "NDCG@5", "recall@5": "Recall@5", "mse": "MSE",
-                "ndcg@10_ips": "NDCG@10 (IPS, unbiased)", "recall@10_ips": "Recall@10 (IPS, unbiased)"}
+                "ndcg@5": "NDCG@5", "ndcg@5_pos_users": "NDCG@5 (users with a positive)", "recall@5": "Recall@5",
+                "recall@5_pos_users": "Recall@5 (users with a positive)", "mse": "MSE",
+                "ndcg@5_random": "NDCG@5 of a random ranking", "recall@5_random": "Recall@5 of a random ranking",
+                "ndcg@10_ips": "NDCG@10 (IPS-reweighted)", "recall@10_ips": "Recall@10 (IPS-reweighted)"}
+#: the columns of the runs table, per kind of data (the rest are in each run's details)
+RUN_COLUMNS = {"log": ("ndcg@10", "recall@10", "hr@10", "ndcg@10_ips", "recall@10_ips"),
+               "rating": ("auc", "ndcg@5", "ndcg@5_pos_users", "recall@5", "mse")}
 #: validation metrics (the val_* history columns) in words
 VALIDATION_NAMES = {"auc": "AUC", "ips_auc": "AUC (IPS-weighted)", "ndcg@5": "NDCG@5", "ips_ndcg@5": "NDCG@5 (IPS-weighted)",
                     "ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hr@10": "HR@10", "loss": "loss"}
@@ -207,13 +213,18 @@ def epoch_text(run: Any, progress: dict | None) -> str:
     return "—"
 
 
-def runs_frame(runs: list, progress: dict[int, dict | None], causal: dict[str, bool]) -> pd.DataFrame:
-    """The runs table: one row per run, newest first."""
+def runs_frame(runs: list, progress: dict[int, dict | None], causal: dict[str, bool],
+               data_names: dict[int, str] | None = None) -> pd.DataFrame:
+    """The runs table: one row per run, newest first; metric columns of the runs' kind of data
+    (:data:`RUN_COLUMNS`), a ``data`` column when ``data_names`` (run id -> label) is given."""
     rows = []
-    metric_keys = [k for k in METRIC_NAMES if any(k in r.metrics for r in runs)]
+    kinds = {"rating" if is_rating_run(r) else "log" for r in runs}
+    wanted = [k for kind in ("log", "rating") if kind in kinds for k in RUN_COLUMNS[kind]]
+    metric_keys = [k for k in wanted if any(k in r.metrics for r in runs)]
     for run in sorted(runs, key=lambda r: r.id, reverse=True):
         prog = progress.get(run.id)
-        row = {"run": run.name, "model": run.model,
+        row = {"run": run.name, **({"data": data_names.get(run.id, "")} if data_names is not None else {}),
+               "model": run.model,
                "causal?": "causal" if causal.get(run.model) else "traditional",
                "status": STATUS_ICONS.get(run.status, run.status), "device": run.device or "—",
                "epoch": epoch_text(run, prog), "best validation": best_validation(prog)}
@@ -301,15 +312,27 @@ def validation_chart(progress: dict | None, run: Any = None) -> go.Figure | None
     keys = sorted({k for h in hist for k in h if k.startswith("val_")})
     if not keys:
         return None
+    same = set()  # an IPS-weighted series equal to its plain one (label-only propensities) is drawn once
+    for k in keys:
+        plain = k.replace("val_ips_", "val_")
+        if k != plain and plain in keys:
+            a = np.array([h.get(k) for h in hist], dtype=float)
+            b = np.array([h.get(plain) for h in hist], dtype=float)
+            if np.allclose(a, b, equal_nan=True):
+                same.add(k)
+    keys = [k for k in keys if k not in same]
     fig = go.Figure()
     for k in keys:
+        name = VALIDATION_NAMES.get(k[4:], k[4:])
+        if k.replace("val_", "val_ips_", 1) in same:
+            name += " (= IPS-weighted)"
         fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h.get(k) for h in hist], mode="lines+markers",
-                                 name=VALIDATION_NAMES.get(k[4:], k[4:])))
+                                 name=name))
     best = p.get("best_epoch")
     if best:
         fig.add_vline(x=best, line_dash="dot", annotation_text=f"best epoch {best}")
     where = ("a seeded 10% of the training ratings" if run is not None and is_rating_run(run)
-             else "the 10% of time before the test part")
+             else "the 10% of the positive events before the test part")
     fig.update_layout(title=f"Validation ({where})", xaxis_title="epoch",
                       yaxis_title="validation metric (higher is better)", height=300, margin={"t": 40, "b": 40, "l": 50, "r": 10},
                       legend={"orientation": "h", "y": -0.3})
@@ -327,7 +350,7 @@ def split_text(run: Any) -> str:
         opts = config.get("log_options") or {}
         if opts.get("split") == "leave-last":
             return "each user's last item (leave-last split)"
-        return f"the last {float(opts.get('test_fraction', 0.1)):.0%} of time (temporal split)"
+        return f"the last {float(opts.get('test_fraction', 0.1)):.0%} of the positive events (temporal split)"
     if data.get("source") in ("coat", "csv"):
         carved = " (less the share kept for the propensities)" if data.get("mar_fraction") else ""
         return f"the randomised (missing-at-random) test ratings{carved}"
@@ -341,6 +364,19 @@ def _users_text(run: Any) -> str:
 
 def metric_label(key: str, run: Any) -> str:
     name = METRIC_NAMES.get(key, key)
+    m = run.metrics or {}
+    if key in ("auc", "mse"):
+        n = m.get("n_test_pairs")
+        pairs = f"all {int(n):,} test pairs" if isinstance(n, (int, float)) else "all test pairs"
+        what = "MSE of P(positive) against the 0/1 label" if key == "mse" else "AUC"
+        return f"{what} on {split_text(run)}, over {pairs}, 95% CI resampling users"
+    if key.endswith("_pos_users"):
+        n = m.get("n_test_users_with_positive")
+        users = f"the {int(n):,} test users" if isinstance(n, (int, float)) else "the test users"
+        return f"{name.split(' (')[0]} on {split_text(run)}, mean over {users} with a positive test item, 95% bootstrap CI"
+    if key.endswith("_random"):
+        return (f"{name} on {split_text(run)}: what ranking each user's test items at random gives (mean of 20 seeded "
+                "draws) — the floor a model must beat")
     if key.endswith("_ips"):
         ips = (run.metrics or {}).get("ips") or {}
         help_text = IPS_HELP.format(propensity=ips.get("propensity", "propensity"), clip=ips.get("clip", "?"),
@@ -354,17 +390,19 @@ METRICS_ASSUMPTION = (
     "The test part is the logged behaviour as it happened: these figures estimate how well the model predicts what "
     "users did next under the recommender that logged the data (observational, not debiased), assuming the test "
     "period behaves like the training period. A causal model's gain from debiasing may therefore not show fully "
-    "here; the IPS metrics (Train page, a run's test metrics) reweight the test positives towards uniform "
-    "exposure to estimate it. Intervals: 95% percentile bootstrap over the test users (seeded by the run's seed). "
-    "Items a user had in training are excluded from their top-10.")
+    "here; the IPS-reweighted metrics of the run reweight the test positives towards uniform exposure to estimate "
+    "it. Intervals: 95% percentile bootstrap over the test users (seeded by the run's seed). Items a user had in "
+    "training are excluded from their top-10.")
 #: the same for rating data whose test ratings are of randomly assigned items
 RATING_METRICS_ASSUMPTION = (
     "The test ratings are of items assigned to users at random (missing at random), unlike the training ratings, "
     "which users chose to give: these figures estimate how well the model ranks and predicts items users did not "
     "pick themselves — what debiasing aims at — assuming the test items really were assigned at random. AUC and "
-    "MSE are over all test pairs; NDCG@5 / Recall@5 rank each user's test items (a user without a positive test "
-    "item counts as 1). Intervals: 95% percentile bootstrap over the test users for every metric (a user's pairs "
-    "move together; seeded by the run's seed).")
+    "MSE are over all test pairs; NDCG@5 / Recall@5 rank each user's test items. A user without any positive "
+    "test item counts as 1 (the convention of the published Coat figures), which flatters every model alike: the "
+    "'users with a positive' rows leave them out, and the random-ranking rows give the floor to beat. Intervals: "
+    "95% percentile bootstrap over the test users for every metric (a user's pairs move together; seeded by the "
+    "run's seed).")
 
 
 def metrics_assumption(run: Any) -> str:
@@ -382,8 +420,8 @@ def test_metrics_frame(run: Any) -> pd.DataFrame:
         if isinstance(m.get(key), (int, float)):
             lo, hi = (ci.get(key) or [None, None])[:2]
             rows.append({"metric": METRIC_NAMES[key], "value": float(m[key]), "95% CI low": lo, "95% CI high": hi,
-                         "what it measures": metric_label(key, run) if key in ci else
-                         f"{METRIC_NAMES[key]} on {split_text(run)}"})
+                         "what it measures": metric_label(key, run) if key in ci or key.endswith("_random")
+                         else f"{METRIC_NAMES[key]} on {split_text(run)}"})
     return pd.DataFrame(rows)
 
 
@@ -406,9 +444,17 @@ BEYOND_HELP = {
 }
 
 
+#: beyond-accuracy figures in words
+BEYOND_NAMES = {"coverage": "catalogue coverage", "gini": "Gini of exposure", "novelty": "novelty",
+                "ild": "intra-list diversity", "categories_per_list": "categories per list",
+                "avg_popularity": "average popularity", "popularity_lift": "popularity lift",
+                "personalisation": "personalisation"}
+
+
 def beyond_frame(run: Any) -> pd.DataFrame:
     beyond = (run.metrics or {}).get("beyond") or {}
-    return pd.DataFrame([{"figure": k, "value": float(v), "what it measures": BEYOND_HELP.get(k, "")}
+    return pd.DataFrame([{"figure": BEYOND_NAMES.get(k, k.replace("_", " ")), "value": float(v),
+                          "what it measures": BEYOND_HELP.get(k, "")}
                          for k, v in beyond.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
                          and k not in BEYOND_META])
 
@@ -440,6 +486,14 @@ def clip_report_frame(run: Any, report: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame([{"figure": words.get(k, k.replace("_", " ")),
                           "value": f"{v:.4g}" if isinstance(v, float) else str(v)}
                          for k, v in rep.items() if v is not None and not isinstance(v, (dict, list))])
+
+
+def tuning_frame(tuning: dict) -> pd.DataFrame:
+    """The settings tried while tuning (one row each, best first) with their validation scores."""
+    rows = [{"setting": ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items()) or "(defaults)",
+             "validation score": r.get("score")} for r in (tuning.get("rows") or [])]
+    frame = pd.DataFrame(rows, columns=["setting", "validation score"])
+    return frame.sort_values("validation score", ascending=False, na_position="last").reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------------ failures

@@ -102,6 +102,7 @@ def stage_rating_files(folder: str | Path, files: dict, *, fmt: str = "csv", thr
     else:
         spec = {"source": "coat", "path": str(target)}
     spec["threshold"] = float(threshold)
+    spec["label"] = " + ".join(uploads[r][0] for r in ("train", "test", "mar") if r in uploads)
     if mar_fraction is not None:
         spec["mar_fraction"] = mar_fraction
     try:

@@ -151,17 +151,25 @@ def evaluate(model: Any, data: RecData, *, seed: int = 0, ci: bool = True) -> di
         scores, preds = model.score(t.user, t.item), model.predict(t.user, t.item)
         m = rating_metrics(t.user, labels, scores, k=5, predictions=preds, no_positive=RATING_NO_POSITIVE, per_user=ci)
         out = {k: m[k] for k in ("auc", "ndcg@5", "recall@5", "mse")}
-        pos = rating_metrics(t.user, labels, scores, k=5, no_positive="skip")
+        pos = rating_metrics(t.user, labels, scores, k=5, no_positive="skip", per_user=ci)
         out["ndcg@5_pos_users"] = pos["ndcg@5"]
         out["recall@5_pos_users"] = pos["recall@5"]
         out["n_test_pairs"] = m["n_pairs"]
         out["n_test_users"] = m["n_users"]
         out["n_test_users_with_positive"] = pos["n_users"]
         out["positive"] = f"rating > {data.threshold:g}"
+        # the floor to beat: a random ranking of each user's test items (mean of 20 seeded draws)
+        rng = np.random.default_rng([seed, 20])
+        draws = [rating_metrics(t.user, labels, rng.random(len(labels)), k=5, no_positive=RATING_NO_POSITIVE)
+                 for _ in range(20)]
+        out["ndcg@5_random"] = float(np.mean([d["ndcg@5"] for d in draws]))
+        out["recall@5_random"] = float(np.mean([d["recall@5"] for d in draws]))
         if ci:  # every interval resamples test users (a user's pairs are not independent)
             for key in ("ndcg@5", "recall@5"):
                 _, lo, hi = mean_ci(m["per_user"][key], seed=seed)
                 intervals[key] = [lo, hi]
+                _, lo, hi = mean_ci(pos["per_user"][key], seed=seed)
+                intervals[f"{key}_pos_users"] = [lo, hi]
             intervals["auc"] = list(pairs_auc_ci(t.user, labels, scores, seed=seed)[1:])
             _, inv = np.unique(t.user, return_inverse=True)
             sq = (np.asarray(preds, dtype=np.float64) - labels) ** 2
@@ -261,11 +269,12 @@ def train_and_evaluate(
         if resume and tuning_file is not None and tuning_file.is_file():  # tuned before the cancel: reuse it
             tuning = json.loads(tuning_file.read_text())
         else:
+            t_tune = time.perf_counter()
             chosen, rows = run_tune(model_name, _with_validation(data, tune_seed), params=params, tune_seed=tune_seed,
                                     device=device, on_config=on_tune, should_stop=should_stop)
             tuning = {"grid": {k: v for k, v in DEFAULT_GRIDS.get(model_name, {}).items() if k not in params},
                       "chosen": chosen, "tune_seed": tune_seed, "scored_on": "validation slice of the training data",
-                      "rows": rows}
+                      "rows": rows, "seconds": round(time.perf_counter() - t_tune, 3)}
             if tuning_file is not None and _rank() == 0:
                 from causalrec_core.store.atomic import atomic_write_json
 

@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     metrics = dict(result["metrics"])
     metrics.update({"seconds": result["seconds"], "epochs": result["epochs"], "best_epoch": result["best_epoch"]})
     if result.get("tuning") is not None:
-        metrics["tuned_params"] = result["tuning"]["chosen"]
+        tuning = result["tuning"]
+        metrics["tuned_params"] = tuning["chosen"]
+        metrics["tuning"] = {"seconds": tuning.get("seconds"), "grid": tuning.get("grid"), "rows": tuning.get("rows")}
     if result.get("clip_report") is not None:
         metrics["clip_report"] = dict(result["clip_report"])
         if result.get("propensity_method"):

@@ -84,11 +84,11 @@ def test_start_popularity_run_completes_and_shows_metrics(workspace):
     assert row["95% CI low"] <= row["value"] <= row["95% CI high"]
     n_users = store.get_run(run.id).metrics["n_test_users"]
     assert n_users > 0
-    assert row["what it measures"] == (f"NDCG@10 on the last 10% of time (temporal split), mean over {n_users:,} "
+    assert row["what it measures"] == (f"NDCG@10 on the last 10% of the positive events (temporal split), mean over {n_users:,} "
                                        "test users, 95% bootstrap CI")
     captions = [c.value.replace("\\", "") for c in at.caption]
     assert any("observational, not debiased" in c for c in captions), captions
-    assert any(c.startswith("Test columns: computed on the last 10% of time") for c in captions), captions
+    assert any(c.startswith("Test columns: computed on the last 10% of the positive events") for c in captions), captions
     assert not any("propensity-clipping" in c for c in captions)  # a traditional model has no clipping
     assert {"Delete"} <= _buttons(at) and not {"Cancel", "Resume"} & _buttons(at)
 
@@ -215,14 +215,14 @@ def test_metric_labels_say_what_they_estimate():
     run = SimpleNamespace(metrics={"ndcg@10": 0.1, "n_test_users": 1234, "ci95": {"ndcg@10": [0.09, 0.11]},
                                    "clip_report": {"min": 0.05, "n_clipped": 3, "share_clipped": 0.25}},
                           config={"data": {"source": "dataset"}})
-    assert tv.metric_label("ndcg@10", run) == ("NDCG@10 on the last 10% of time (temporal split), mean over 1,234 "
+    assert tv.metric_label("ndcg@10", run) == ("NDCG@10 on the last 10% of the positive events (temporal split), mean over 1,234 "
                                                "test users, 95% bootstrap CI")
     clip = tv.clip_report_frame(run)
     assert clip["figure"].tolist() == ["lower clipping bound", "propensities clipped", "share clipped"]
     assert tv.clip_report_frame(SimpleNamespace(metrics={}, config={})).empty
     beyond_run = SimpleNamespace(metrics={"beyond": {"coverage": 0.5, "gini": 0.3, "k": 10, "n_users": 1500}})
     beyond = tv.beyond_frame(beyond_run)
-    assert beyond["figure"].tolist() == ["coverage", "gini"]
+    assert beyond["figure"].tolist() == ["catalogue coverage", "Gini of exposure"]
     assert beyond["what it measures"].str.len().gt(20).all()
     assert tv.beyond_title(beyond_run) == "Beyond accuracy (top-10 lists of the 1,500 test users)"
     fig = tv.comparison_chart([SimpleNamespace(status="completed", metrics=run.metrics, name="a", model="m")],
@@ -303,6 +303,14 @@ def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeyp
     assert not any("observational, not debiased" in c for c in captions)
     assert any(c.startswith("Test columns: computed on the randomised (missing-at-random) test ratings") for c in captions)
     assert "AUC (IPS-weighted)" in _runs_table(at)["best validation"].iloc[0]
+    assert _runs_table(at)["data"].iloc[0] == "biased.csv + random.csv"
+    pos = metrics.loc["NDCG@5 (users with a positive)"]
+    assert pos["95% CI low"] <= pos["value"] <= pos["95% CI high"] and "with a positive test item" in pos[
+        "what it measures"]
+    floor = metrics.loc["NDCG@5 of a random ranking", "what it measures"]
+    assert "the floor a model must beat" in floor
+    assert metrics.loc["AUC", "what it measures"].startswith("AUC on the randomised")
+    assert "test pairs, 95% CI resampling users" in metrics.loc["MSE", "what it measures"]
     for key in ("AUC", "MSE"):  # every rating metric has its interval
         assert metrics.loc[key, "95% CI low"] <= metrics.loc[key, "value"] <= metrics.loc[key, "95% CI high"]
     clip = next(df.value for df in at.dataframe if "figure" in df.value.columns).set_index("figure")["value"]
@@ -329,7 +337,7 @@ def test_views_follow_the_kind_of_data():
     fig = tv.validation_chart({"history": [{"epoch": 1, "val_ips_auc": 0.7}]}, rating)
     assert "a seeded 10% of the training ratings" in fig.layout.title.text
     assert fig.data[0].name == "AUC (IPS-weighted)"
-    assert "the 10% of time before the test part" in tv.validation_chart({"history": [{"epoch": 1, "val_ndcg@10": 0.1}]},
+    assert "the 10% of the positive events before the test part" in tv.validation_chart({"history": [{"epoch": 1, "val_ndcg@10": 0.1}]},
                                                                          log).layout.title.text
     other = SimpleNamespace(**{**vars(rating), "name": "r2", "config": {"data": {"source": "csv", "train": "c",
                                                                                  "test": "d"}}})
@@ -363,3 +371,10 @@ def test_progress_text_while_tuning():
     assert text == ("Tuning on the validation slice: configuration 2 of 8 tried (dim=4: validation 0.7100); the "
                     "chosen one is trained next.")
     assert tv.epoch_text(run, {"tuning": {"config": 2, "n_configs": 8}}) == "tuning 2/8"
+
+
+def test_tuning_frame_lists_the_settings_best_first():
+    frame = tv.tuning_frame({"rows": [{"params": {"dim": 4}, "score": 0.6}, {"params": {"dim": 16}, "score": 0.7},
+                                      {"params": {}, "score": None}]})
+    assert frame["setting"].tolist() == ["dim=16", "dim=4", "(defaults)"]
+    assert tv.tuning_frame({}).empty
