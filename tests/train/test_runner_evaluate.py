@@ -66,7 +66,10 @@ def test_rating_metrics_all_carry_user_resampled_intervals(tmp_path):
     data = validation_slice(load_rating_csv(train, test), 0.1, seed=0)
     model = make_model("mf", epochs=2, device="cpu").fit(data)
     m = evaluate(model, data, seed=2)
-    for key in ("auc", "ndcg@5", "recall@5", "mse"):
+    for key in ("auc", "ndcg@5", "recall@5", "mse", "ndcg@5_pos_users", "recall@5_pos_users"):
         lo, hi = m["ci95"][key]
         assert lo <= m[key] <= hi, key
+    # users without a positive count as 1 in the headline: leaving them out can only lower it
+    assert m["ndcg@5_pos_users"] <= m["ndcg@5"]
+    assert 0 < m["ndcg@5_random"] < 1 and 0 < m["recall@5_random"] <= 1
     assert evaluate(model, data, seed=2) == m
