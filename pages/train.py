@@ -264,10 +264,9 @@ def _show_run(run, progress: dict | None) -> None:
                              column_config={"value": st.column_config.NumberColumn(format="%.4f"),
                                             "what it measures": st.column_config.TextColumn(width="large")})
     with st.expander("Configuration"):
-        st.json({"params": (run.config or {}).get("params", {}), "seed": run.seed,
-                 "tuned on the validation slice": (run.metrics or {}).get("tuned_params") if (run.config or {}).get(
-                     "tune") else "no",
-                 "device asked": (run.config or {}).get("device"), "data": (run.config or {}).get("data")})
+        st.dataframe(tv.config_frame(run, _data_name(run)), hide_index=True, width="stretch",
+                     key=f"train_config_{run.id}")
+        st.caption(md(f"Run folder (weights, checkpoint, log, result.json): {run.run_dir}"))
 
 
 @st.fragment(run_every=REFRESH_S if active_now else None)

@@ -488,6 +488,41 @@ def clip_report_frame(run: Any, report: dict | None = None) -> pd.DataFrame:
                          for k, v in rep.items() if v is not None and not isinstance(v, (dict, list))])
 
 
+def config_frame(run: Any, data_name: str) -> pd.DataFrame:
+    """A run's configuration in words: the data, how it was split, the seed and device, whether it was
+    tuned, and every model parameter it trained with (from result.json once finished, else as asked)."""
+    import json
+    from pathlib import Path
+
+    config = run.config or {}
+    data = config.get("data") or {}
+    rows = [("data", data_name), ("test part", split_text(run))]
+    if data.get("threshold") is not None:
+        rows.append(("positive", f"rating > {float(data['threshold']):g}"))
+    if data.get("mar_fraction"):
+        rows.append(("randomised sample", f"{float(data['mar_fraction']):.0%} of the test, left out of the test"))
+    elif data.get("mar"):
+        rows.append(("randomised sample", "its own file"))
+    rows += [("seed", str(run.seed)), ("device asked", str(config.get("device", "auto"))),
+             ("device used", str(run.device or "—"))]
+    tuned = (run.metrics or {}).get("tuned_params")
+    rows.append(("tuned on the validation slice", "no" if not config.get("tune") else
+                 (", ".join(f"{k}={v}" for k, v in tuned.items()) or "nothing to tune") if tuned is not None
+                 else "yes (running)"))
+    params = dict(config.get("params") or {})
+    source = "as asked"
+    result = Path(run.run_dir) / "result.json" if getattr(run, "run_dir", None) else None
+    if result is not None and result.is_file():
+        try:
+            params = json.loads(result.read_text()).get("params") or params
+            source = "trained with"
+        except (OSError, ValueError):
+            pass
+    rows += [(f"{k} ({source})", json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+             for k, v in sorted(params.items()) if k not in ("device", "random_state")]
+    return pd.DataFrame(rows, columns=["setting", "value"])
+
+
 def tuning_frame(tuning: dict) -> pd.DataFrame:
     """The settings tried while tuning (one row each, best first) with their validation scores."""
     rows = [{"setting": ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items()) or "(defaults)",

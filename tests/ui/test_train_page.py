@@ -304,6 +304,11 @@ def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeyp
     assert any(c.startswith("Test columns: computed on the randomised (missing-at-random) test ratings") for c in captions)
     assert "AUC (IPS-weighted)" in _runs_table(at)["best validation"].iloc[0]
     assert _runs_table(at)["data"].iloc[0] == "biased.csv + random.csv"
+    config = next(df.value for df in at.dataframe if "setting" in df.value.columns and "value" in df.value.columns
+                  and "data" in df.value["setting"].tolist()).set_index("setting")["value"]
+    assert config["data"] == "biased.csv + random.csv" and config["positive"] == "rating > 3"
+    assert config["randomised sample"] == "5% of the test, left out of the test"
+    assert config["dim (trained with)"] and "/projects/" not in " ".join(config.tolist())  # no internal paths
     pos = metrics.loc["NDCG@5 (users with a positive)"]
     assert pos["95% CI low"] <= pos["value"] <= pos["95% CI high"] and "with a positive test item" in pos[
         "what it measures"]
