@@ -293,7 +293,8 @@ def loss_chart(progress: dict | None) -> go.Figure | None:
     if steps:
         # markers too: the first few reports of a run would otherwise draw nothing (a single point)
         fig.add_trace(go.Scatter(x=[s[0] for s in steps], y=[s[1] for s in steps],
-                                 mode="lines+markers" if len(steps) < 30 else "lines", name="loss (steps)",
+                                 mode="lines+markers" if len(steps) < 30 else "lines",
+                                 name="loss (epoch's running mean, sampled about every second)",
                                  line={"width": 1}, marker={"size": 4}))
     if hist:
         fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h.get("loss") for h in hist], mode="lines+markers",

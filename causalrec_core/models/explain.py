@@ -1,13 +1,18 @@
 """Why an item was recommended: one short sentence per recommended item, computed from the fitted
-model and its training data (never a canned phrase).
+model and its training data (never a canned phrase), plus the notes shared by all of a user's rows.
+
+Each sentence starts with what is specific to its item; what every row of one user would repeat (the
+user's recent items, the debiasing of the loss, the cold-start fallback) is in
+:func:`explanation_notes`, to show once next to the rows. Ids are written ``item 'i1'`` and
+``user 'u1'`` (a bare numeric id such as ``266`` would read as a count).
 
 What each sentence says, by model:
 
 * ``popularity`` — the item's number of training positives and its popularity rank;
 * ``item-knn`` — the item the user interacted with that contributes most to the score (the most
   similar one among the item's neighbours), with the similarity;
-* ``sasrec`` / ``sasrec-ips`` — the user's most recent items (what the next-item prediction reads)
-  and how many training users went from the user's last item directly to this one;
+* ``sasrec`` / ``sasrec-ips`` — how many training users went from one of the user's most recent items
+  directly to this one (the recent items themselves are a note);
 * ``text-mf`` — the item of the user's history whose title embedding is closest to this item's and,
   when the model uses the catalogue attributes, how much they add to the item's score against an
   average item (and the attribute that adds most);
@@ -17,14 +22,17 @@ What each sentence says, by model:
   liked (rated above the threshold; any rated item when none is, or any item interacted with in a
   log) whose learned item vector is closest (cosine) to this item's, and the score split into the
   match of the user and item vectors, the item bias (its appeal to every user) and the user's offset;
-  the debiased ones add that the scores come from a loss reweighted by 1/propensity;
-* any other model — the user's most recent items (logs) or how many items they rated (ratings).
+  for the debiased ones a note says that the scores come from a loss reweighted by 1/propensity;
+* any other model — the item's training positives; a note gives the user's most recent items (logs) or
+  how many items they rated (ratings).
 
 Rating data has no time order: no sentence speaks of recent items there, and every item the user
 rated counts as their history (positives are the ratings above the threshold).
 
-Every sentence also says when the item is *cold* (no training interactions) and, for a user the
-model has never seen (or one without training history), which fallback ranked the items.
+Every sentence also says when the item is *cold* (no training interactions). For a user the model
+has never seen (or one without training history) each sentence gives the fallback's figure for the
+item and a note says what the fallback's scores are (:func:`cold_scores_text`), and whether they are
+debiased.
 """
 
 from __future__ import annotations
@@ -38,10 +46,29 @@ from causalrec_core.errors import ParameterError
 from causalrec_core.models.base import _check_k
 from causalrec_core.models.data import RecData
 
-__all__ = ["explain_recommendations", "mf_parts", "rated_items", "recommend", "user_history", "user_index_of"]
+__all__ = ["cold_scores_text", "explain_recommendations", "explanation_notes", "item_ref", "mf_parts", "plural",
+           "rated_items", "recommend", "user_history", "user_index_of", "user_ref"]
 
 RECENT = 3
 LABEL_CHARS = 40
+
+
+def plural(count: Any, noun: str, many: str | None = None) -> str:
+    """``'1 item'``, ``'2 items'``, ``'1,234 items'``, ``'2.5 items'``: the count and the noun, plural unless
+    the count is 1 (``many``: an irregular plural)."""
+    c = float(count)
+    num = f"{int(c):,}" if c.is_integer() else f"{c:,.1f}"
+    return f"{num} {noun if c == 1 else (many or noun + 's')}"
+
+
+def item_ref(item_id: Any) -> str:
+    """``item 'i1'``: an item id in running text (a bare ``266`` would read as a count)."""
+    return f"item '{item_id}'"
+
+
+def user_ref(user_id: Any) -> str:
+    """``user 'u1'``: a user id in running text."""
+    return f"user '{user_id}'"
 
 
 def user_index_of(data: RecData, user_id: Any) -> int | None:
@@ -137,7 +164,7 @@ def _label(data: RecData, idx: int) -> str:
         title = ""
     if len(title) > LABEL_CHARS:
         title = title[: LABEL_CHARS - 1].rstrip() + "…"
-    return f"'{title}' ({item_id})" if title else item_id
+    return f"'{title}' ({item_ref(item_id)})" if title else item_ref(item_id)
 
 
 def _pop_rank(pop: np.ndarray, i: int) -> int:
@@ -152,10 +179,10 @@ def _popularity_text(model: Any, data: RecData, pop: np.ndarray, i: int) -> str:
     weighted = getattr(model, "half_life_days", None) is not None and hasattr(model, "scores_")
     if weighted:
         w = np.asarray(model.scores_, dtype=np.float64)
-        return (f"{w[i]:.1f} time-weighted training positives (half-life {model.half_life_days:g} days), "
-                f"#{_pop_rank(w, i)} of {len(w)} items")
-    return (f"{pop[i]:g} training positives{_positive_rule(data)}, #{_pop_rank(pop, i)} of {len(pop)} items by "
-            "popularity")
+        return (f"{plural(round(w[i], 1), 'time-weighted training positive')} (half-life "
+                f"{model.half_life_days:g} days), #{_pop_rank(w, i)} of {plural(len(w), 'item')}")
+    return (f"{plural(pop[i], 'training positive')}{_positive_rule(data)}, #{_pop_rank(pop, i)} of "
+            f"{plural(len(pop), 'item')} by popularity")
 
 
 def _yours(data: RecData, rating_of: dict, j: int) -> str:
@@ -174,8 +201,9 @@ def _knn_text(model: Any, data: RecData, hist: np.ndarray, i: int, rating_of: di
         return "none of your items is among its nearest neighbours (scored 0 by similarity)"
     best = int(np.argmax(col))
     return (f"similar to {_label(data, int(items[best]))}, {_yours(data, rating_of, int(items[best]))} "
-            f"(similarity {col[best]:.2f}); {int(hit.sum())} of your {len(items)} "
-            f"{'positively rated ' if data.kind == 'rating' else ''}items are among its neighbours")
+            f"(similarity {col[best]:.2f}); {int(hit.sum())} of your "
+            f"{plural(len(items), 'positively rated item' if data.kind == 'rating' else 'item')} "
+            f"{'is' if int(hit.sum()) == 1 else 'are'} among its neighbours")
 
 
 def _transitions(data: RecData) -> tuple[np.ndarray, np.ndarray]:
@@ -192,24 +220,32 @@ def _transitions(data: RecData) -> tuple[np.ndarray, np.ndarray]:
     return it[:-1][same], it[1:][same]
 
 
-def _sequence_text(model: Any, data: RecData, hist: np.ndarray, i: int, trans: tuple, pop: np.ndarray) -> str:
+def _sequence_read(model: Any, hist: np.ndarray) -> np.ndarray:
+    """The part of the history the next-item prediction reads (its last ``max_len`` items)."""
     max_len = int(getattr(model, "max_len_", getattr(model, "max_len", RECENT)) or RECENT)
-    read = hist[-max_len:]
+    return hist[-max_len:]
+
+
+def _sequence_note(model: Any, data: RecData, user_id: Any, hist: np.ndarray) -> str:
+    read = _sequence_read(model, hist)
     recent = ", ".join(_label(data, int(j)) for j in read[::-1][:RECENT])
-    text = f"predicted as your next item from your most recent items ({recent}"
-    text += f" and {len(read) - RECENT} earlier)" if len(read) > RECENT else ")"
+    more = f" and {plural(len(read) - RECENT, 'earlier item')}" if len(read) > RECENT else ""
+    return f"Predicted as the next item of {user_ref(user_id)} from their most recent items, newest first: {recent}{more}"
+
+
+def _sequence_text(model: Any, data: RecData, hist: np.ndarray, i: int, trans: tuple, pop: np.ndarray) -> str:
+    recent = _sequence_read(model, hist)[::-1][:RECENT]
     prev, nxt = trans
     best, best_n = None, 0
-    for j in read[::-1][:RECENT]:  # newest first: a tie goes to the most recent item
+    for j in recent:  # newest first: a tie goes to the most recent item
         n = int(((prev == j) & (nxt == i)).sum())
         if n > best_n:
             best, best_n = int(j), n
     if best is not None:
-        text += (f"; {best_n} training user{'s' if best_n != 1 else ''} went from {_label(data, best)} "
-                 "directly to it")
-    else:
-        text += f"; no training user went from these items directly to it ({pop[i]:g} training positives)"
-    return text
+        return (f"{plural(best_n, 'training user')} went from {_label(data, best)} directly to it (of its "
+                f"{plural(pop[i], 'training positive')})")
+    return (f"{plural(pop[i], 'training positive')}; no training user went from your "
+            f"{plural(len(recent), 'most recent item')} directly to it")
 
 
 def _text_similarity_text(model: Any, data: RecData, hist: np.ndarray, i: int) -> str | None:
@@ -252,7 +288,26 @@ DEBIASED_LOSS = {
     "mf-snips": ("a loss reweighted by 1/propensity", "self-normalised"),
     "dr-jl": ("a doubly robust loss", "imputed errors plus residuals reweighted by 1/propensity"),
     "dr-jl-feat": ("a doubly robust loss", "imputed errors plus residuals reweighted by 1/propensity"),
+    "sasrec-ips": ("a next-item loss reweighted by 1/propensity", "self-normalised"),
 }
+
+
+def _debias_note(model: Any) -> str | None:
+    """What a debiased model's scores were learned from (its loss and clipped propensities), or None."""
+    name = getattr(model, "name", "")
+    loss, detail = DEBIASED_LOSS.get(name, (None, ""))
+    if loss is None and getattr(model, "causal", False) and hasattr(model, "propensity_method_"):
+        loss = "a loss reweighted by 1/propensity"
+    if loss is None:
+        return None
+    clip = getattr(model, "clip_report_", None) or {}
+    method = getattr(model, "propensity_method_", None) or getattr(model, "propensity_source_", None)
+    n_clipped, n = clip.get("n_clipped"), clip.get("n")
+    props = ", ".join(h for h in (f"{method} propensities" if method else "",
+                                  f"{n_clipped:,} of {n:,} clipped" if isinstance(n_clipped, (int, np.integer))
+                                  and isinstance(n, (int, np.integer)) else "") if h)
+    how = "; ".join(h for h in (detail, props) if h)
+    return f"Scores learned from {loss}" + (f" ({how})" if how else "")
 
 
 def _mf_net(model: Any) -> Any:
@@ -310,34 +365,15 @@ def _mf_texts(model: Any, data: RecData, u: int, items: np.ndarray, rated: pd.Da
     cos[items[:, None] == cand[None, :]] = -np.inf  # never the item itself
     match, bias, offset = parts["match"][:k], parts["item_bias"][:k], parts["offset"][:k]
     has_bias = bool(np.any(parts["item_bias"] != 0))
-    rating = data.kind == "rating"
-    if rating and len(liked) == 0:
-        lead = f"you rated no item above {data.threshold:g}; "
-    else:
-        lead = ""
     rating_of = dict(zip(cand.tolist(), cand_rating.tolist(), strict=True))
-    name = getattr(model, "name", "")
-    loss, detail = DEBIASED_LOSS.get(name, (None, ""))
-    if loss is None and getattr(model, "causal", False) and hasattr(model, "propensity_method_"):
-        loss = "a loss reweighted by 1/propensity"
-    note = None
-    if loss is not None:
-        clip = getattr(model, "clip_report_", None) or {}
-        method = getattr(model, "propensity_method_", None)
-        n_clipped, n = clip.get("n_clipped"), clip.get("n")
-        props = ", ".join(h for h in (f"{method} propensities" if method else "",
-                                      f"{n_clipped:,} of {n:,} clipped" if isinstance(n_clipped, (int, np.integer))
-                                      and isinstance(n, (int, np.integer)) else "") if h)
-        how = "; ".join(h for h in (detail, props) if h)
-        note = f"scores learned from {loss}" + (f" ({how})" if how else "")
     out = []
     for r in range(k):
         if cold_items[r] and not (getattr(model, "use_features", False) and data.item_features is not None):
             text = "its item vector is untrained, so it is not compared with your items"
         elif len(cand) and np.isfinite(cos[r]).any():
             j = int(np.argmax(cos[r]))
-            text = (f"{lead}its learned item vector is closest to that of {_label(data, int(cand[j]))}, "
-                    f"{_yours(data, rating_of, int(cand[j]))} (cosine {cos[r, j]:.2f})")
+            text = (f"closest to {_label(data, int(cand[j]))}, {_yours(data, rating_of, int(cand[j]))} "
+                    f"(cosine {cos[r, j]:.2f} of the learned item vectors)")
         else:
             text = "no other item of yours to compare its learned item vector with"
         score = match[r] + bias[r] + offset[r]
@@ -348,25 +384,8 @@ def _mf_texts(model: Any, data: RecData, u: int, items: np.ndarray, rated: pd.Da
             text += f" {bias[r]:+.2f} item bias (its appeal to every user{share})"
         if has_bias or offset[r] != 0:
             text += f" {offset[r]:+.2f} your offset (the same for every item)"
-        if note:
-            text += "; " + note
         out.append(text)
     return out
-
-
-def _recent_text(data: RecData, hist: np.ndarray, rated: pd.DataFrame) -> str:
-    if data.kind == "rating":  # no time order: no "recent" items
-        return (f"scored from the {len(rated)} item{'s' if len(rated) != 1 else ''} you rated "
-                f"({int(rated['positive'].sum())} above {data.threshold:g})")
-    recent = ", ".join(_label(data, int(j)) for j in hist[::-1][:RECENT])
-    return f"scored from your history; your most recent items: {recent}"
-
-
-def _cold_user_text(model: Any, data: RecData, pop: np.ndarray, i: int, score: float) -> str:
-    name = getattr(model, "name", "")
-    if name == "uplift":
-        return f"largest estimated uplift averaged over the training users ({score:+.3f})"
-    return "ranked by the fallback for users without history: " + _popularity_text(model, data, pop, i)
 
 
 def _cold_item_how(model: Any, data: RecData) -> str:
@@ -382,27 +401,68 @@ def _cold_item_how(model: Any, data: RecData) -> str:
     return f"scored without any {evidence} evidence"
 
 
-def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.DataFrame) -> list[str]:
-    """One sentence per row of ``recs`` (the frame of :func:`recommend` or ``model.recommend(user_id, k)``).
 
-    ``data`` is the data the model was fitted on (its train split and item index). See the module
-    docstring for what each model's sentence says.
+
+def _recent_note(data: RecData, user_id: Any, hist: np.ndarray, rated: pd.DataFrame) -> str:
+    who = user_ref(user_id)
+    if data.kind == "rating":  # no time order: no "recent" items
+        return (f"Scored from the {plural(len(rated), 'item')} {who} rated "
+                f"({int(rated['positive'].sum())} above {data.threshold:g})")
+    recent = ", ".join(_label(data, int(j)) for j in hist[::-1][:RECENT])
+    return f"Scored from the history of {who}; their most recent items, newest first: {recent}"
+
+
+def _cold_user_text(model: Any, data: RecData, pop: np.ndarray, i: int, score: float) -> str:
+    """A cold user's row: the fallback's figure for the item (what the fallback is: the notes)."""
+    if getattr(model, "name", "") == "uplift":
+        return f"estimated uplift {score:+.3f} averaged over the training users"
+    return _popularity_text(model, data, pop, i)
+
+
+def cold_scores_text(model: Any, data: RecData, recs: pd.DataFrame) -> tuple[str, bool | None]:
+    """(what the scores of a cold user's ``recs`` are, whether they are debiased: None when not known).
+
+    Read from the scores themselves (the values of ``model.cold_user_scores()``): the item's number
+    of training positives (``item_popularity_``, or the time-weighted ``scores_`` of ``popularity``),
+    text-mf's log-popularity of warm items ahead of the cold ones, or the uplift model's averaged
+    uplift. Only the last comes from what a causal model learned; a causal model's popularity
+    fallback is not debiased.
     """
+    items = recs["item_idx"].astype(np.int64).to_numpy()
+    s = recs["score"].astype(float).to_numpy()
+    causal = bool(getattr(model, "causal", False))
+    rule = _positive_rule(data)
+    pop = getattr(model, "item_popularity_", None)
+    pop = np.asarray(pop, dtype=np.float64) if pop is not None else None
+    weighted = getattr(model, "scores_", None) if getattr(model, "half_life_days", None) is not None else None
+    if weighted is not None and np.allclose(s, np.asarray(weighted, dtype=np.float64)[items]):
+        return (f"time-weighted numbers of training positives{rule} (half-life {model.half_life_days:g} days)",
+                False if causal else None)
+    if pop is not None and np.allclose(s, pop[items]):
+        return f"numbers of training positives{rule}", False if causal else None
+    warm = getattr(model, "warm_items_", None)
+    if pop is not None and warm is not None:
+        w = np.asarray(warm, dtype=bool)[items]
+        diff = s[w] - np.log1p(pop[items][w])
+        if w.any() and np.allclose(diff, diff[0]) and (w.all() or s[w].min() > s[~w].max()):
+            return (f"log(1 + number of training positives{rule}) plus a constant, with the items without training "
+                    "data after them by the model's item bias (from their text and attributes)",
+                    False if causal else None)
+    if getattr(model, "name", "") == "uplift":
+        return "estimated uplifts averaged over the training users", True
+    return "the model's cold-start scores", None
+
+
+def _context(model: Any, data: RecData, user_id: Any, recs: pd.DataFrame) -> dict[str, Any]:
+    """What the rows and the notes of one user's explanations read."""
     if not isinstance(data, RecData):
         raise ParameterError(f"data must be a RecData; got {type(data).__name__}.")
     if not isinstance(recs, pd.DataFrame) or "item_idx" not in recs.columns:
         raise ParameterError("recs must be the DataFrame returned by model.recommend() (with an item_idx column).")
-    if len(recs) == 0:
-        return []
     name = getattr(model, "name", "")
     u = user_index_of(data, user_id)
     hist = user_history(data, u)
     rated = rated_items(data, u)
-    pop = np.asarray(getattr(model, "item_popularity_", None) if hasattr(model, "item_popularity_") else
-                     np.bincount(_positives(data).item, minlength=data.n_items), dtype=np.float64)
-    seen = getattr(model, "seen_", None)  # what the model was fitted on (rating data: less the validation slice)
-    n_rows = (np.asarray(seen.sum(axis=0), dtype=np.float64).ravel() if seen is not None and seen.shape[1] == len(pop)
-              else np.bincount(data.train.item, minlength=data.n_items).astype(np.float64))
     mf = _mf_net(model) is not None
     # a user without training positives is ranked by the fallback, except by the uplift model, which
     # learns a vector for every user with logged exposures (purchases or not), and by a matrix
@@ -410,9 +470,61 @@ def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.Da
     cold_user = u is None or (len(hist) == 0 and not (name == "uplift" or (mf and len(rated) > 0)))
     if "cold_user" in recs.columns and len(recs):
         cold_user = cold_user or bool(recs["cold_user"].iloc[0])
+    return {"name": name, "u": u, "hist": hist, "rated": rated, "mf": mf, "cold_user": cold_user}
+
+
+def explanation_notes(model: Any, data: RecData, user_id: Any, recs: pd.DataFrame) -> list[str]:
+    """The sentences shared by every row of :func:`explain_recommendations` for this user, to show once
+    next to the rows: the cold-start fallback and what its scores are; the user's most recent items
+    (sequence models); the items an MF row compares with when the user rated none above the threshold;
+    what a debiased model's loss reweights."""
+    c = _context(model, data, user_id, recs)
+    if len(recs) == 0:
+        return []
+    name, hist, rated = c["name"], c["hist"], c["rated"]
+    if c["cold_user"]:
+        what, debiased = cold_scores_text(model, data, recs)
+        text = (f"{user_ref(user_id)[0].upper()}{user_ref(user_id)[1:]} has no training history the model learned "
+                f"from, so every item is ranked by the cold-start fallback: the scores are {what}")
+        if debiased is False:
+            text += (f", not debiased ({name}'s reweighting by 1/propensity applies only to the scores it learned "
+                     "for known users)")
+        elif debiased:
+            text += f", from what {name} learned"
+        return [text + "."]
+    notes = []
+    if name.startswith("sasrec"):
+        notes.append(_sequence_note(model, data, user_id, hist))
+    elif c["mf"] and data.kind == "rating" and len(rated) and not rated["positive"].any():
+        notes.append(f"{user_ref(user_id)[0].upper()}{user_ref(user_id)[1:]} rated no item above "
+                     f"{data.threshold:g}: each row names the closest of all the items they rated")
+    elif not c["mf"] and name not in ("popularity", "item-knn", "uplift"):
+        notes.append(_recent_note(data, user_id, hist, rated))
+    note = _debias_note(model)
+    if note:
+        notes.append(note)
+    return [n + "." for n in notes]
+
+
+def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.DataFrame) -> list[str]:
+    """One sentence per row of ``recs`` (the frame of :func:`recommend` or ``model.recommend(user_id, k)``),
+    starting with what is specific to the item; what all the rows share is in :func:`explanation_notes`.
+
+    ``data`` is the data the model was fitted on (its train split and item index). See the module
+    docstring for what each model's sentence says.
+    """
+    c = _context(model, data, user_id, recs)
+    if len(recs) == 0:
+        return []
+    name, u, hist, rated, cold_user = c["name"], c["u"], c["hist"], c["rated"], c["cold_user"]
+    pop = np.asarray(getattr(model, "item_popularity_", None) if hasattr(model, "item_popularity_") else
+                     np.bincount(_positives(data).item, minlength=data.n_items), dtype=np.float64)
+    seen = getattr(model, "seen_", None)  # what the model was fitted on (rating data: less the validation slice)
+    n_rows = (np.asarray(seen.sum(axis=0), dtype=np.float64).ravel() if seen is not None and seen.shape[1] == len(pop)
+              else np.bincount(data.train.item, minlength=data.n_items).astype(np.float64))
     items = recs["item_idx"].astype(np.int64).to_numpy()
     trans = _transitions(data) if name.startswith("sasrec") and not cold_user else None
-    mf_texts = _mf_texts(model, data, u, items, rated, n_rows[items] == 0) if mf and not cold_user else None
+    mf_texts = _mf_texts(model, data, u, items, rated, n_rows[items] == 0) if c["mf"] and not cold_user else None
     rating_of = dict(zip(rated["item_idx"].tolist(), rated["rating"].tolist(), strict=True))
     out = []
     for r, (i, score) in enumerate(zip(items.tolist(), recs["score"].astype(float).tolist(), strict=True)):
@@ -429,11 +541,9 @@ def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.Da
         elif mf_texts is not None:
             text = mf_texts[r]
         else:
-            text = (_text_similarity_text(model, data, hist, i) if name == "text-mf" else None) \
-                or _recent_text(data, hist, rated)
-            attrs = _attribute_text(model, u, i) if name == "text-mf" else None
-            if attrs:
-                text += "; " + attrs
+            parts = [_text_similarity_text(model, data, hist, i) if name == "text-mf" else None,
+                     _attribute_text(model, u, i) if name == "text-mf" else None]
+            text = "; ".join(p for p in parts if p) or _popularity_text(model, data, pop, i)
         if n_rows[i] == 0:
             what = "ratings" if data.kind == "rating" else "interactions"
             text = f"cold item (no training {what}; {_cold_item_how(model, data)}); " + text

@@ -9,8 +9,12 @@ import pytest
 from causalrec_core.errors import ParameterError
 from causalrec_core.models.data import Interactions, RecData
 from causalrec_core.models.explain import (
+    cold_scores_text,
     explain_recommendations,
+    explanation_notes,
+    item_ref,
     mf_parts,
+    plural,
     rated_items,
     recommend,
     user_history,
@@ -64,8 +68,17 @@ def test_item_knn_names_the_most_similar_history_item():
         sims = np.asarray(model.similarity_[hist][:, [item]].todense()).ravel()
         if sims.max() > 0:
             best = hist[int(np.argmax(sims))]
-            assert f"(i{best})" in text and f"similarity {sims.max():.2f}" in text, text
+            assert text.startswith(f"Similar to 'Title {best}' (item 'i{best}'), which you interacted with "
+                                   f"(similarity {sims.max():.2f})"), text
         assert text.endswith(".")
+    assert explanation_notes(model, data, "u1", recs) == []  # nothing shared: every row names its own item
+
+
+def test_plural_and_id_references():
+    assert plural(1, "item") == "1 item" and plural(2, "item") == "2 items" and plural(0, "item") == "0 items"
+    assert plural(1.0, "training positive") == "1 training positive" and plural(1234, "user") == "1,234 users"
+    assert plural(2.5, "positive") == "2.5 positives" and plural(3, "query", "queries") == "3 queries"
+    assert item_ref(266) == "item '266'"
 
 
 def test_popularity_counts_and_cold_user():
@@ -76,7 +89,11 @@ def test_popularity_counts_and_cold_user():
     texts = explain_recommendations(model, data, "nobody", recs)
     # items 0, 1 and 3 have 3, 4 and 3 positives: item 1 first
     assert recs["item_id"].tolist()[0] == "i1"
-    assert texts[0].startswith("4 training positives, #1 of 7 items")
+    assert texts[0] == "4 training positives, #1 of 7 items by popularity."
+    assert texts[1].startswith("3 training positives, #2 of 7 items")
+    assert explanation_notes(model, data, "nobody", recs) == [
+        "User 'nobody' has no training history the model learned from, so every item is ranked by the cold-start "
+        "fallback: the scores are numbers of training positives."]
 
 
 def test_cold_user_fallback_and_cold_item_are_said():
@@ -84,7 +101,12 @@ def test_cold_user_fallback_and_cold_item_are_said():
     model = make_model("item-knn").fit(data)
     recs = model.recommend("u5", k=7)  # known id but no history: popularity fallback, item 6 last
     texts = explain_recommendations(model, data, "u5", recs)
-    assert all("fallback for users without history" in t for t in texts)
+    # each row: the item's figure of the popularity fallback; the fallback itself is said once, in the notes
+    pop = np.bincount(data.train.item, minlength=7)
+    for item, score, text in zip(recs["item_idx"], recs["score"], texts, strict=True):
+        assert score == pop[item] and f"{plural(pop[item], 'training positive')}, #" in text, text
+    (note,) = explanation_notes(model, data, "u5", recs)
+    assert "cold-start fallback: the scores are numbers of training positives." in note and "debiased" not in note
     cold = texts[recs["item_idx"].tolist().index(6)]
     assert cold.startswith("Cold item (no training interactions")
 
@@ -100,10 +122,15 @@ def test_sequence_model_lists_recent_items_and_transitions():
     recs = pd.DataFrame({"item_id": ["i3", "i5"], "item_idx": [3, 5], "score": [1.0, 0.5], "rank": [1, 2],
                          "cold_user": False})
     texts = explain_recommendations(Seq(), data, "u1", recs)
-    assert "most recent items ('Title 1' (i1), 'Title 0' (i0))" in texts[0]
-    # training users going from item 1 (u1's last) directly to item 3: u2 and u4
-    assert "2 training users went from 'Title 1' (i1) directly to it" in texts[0]
-    assert "no training user went from these items directly to it (0 training positives)" in texts[1]
+    # the item-specific part first: training users going from item 1 (u1's last) directly to item 3: u2 and u4
+    assert texts[0] == "2 training users went from 'Title 1' (item 'i1') directly to it (of its 3 training positives)."
+    assert texts[1] == ("Cold item (no training interactions; scored without any interaction evidence); 0 training "
+                        "positives; no training user went from your 2 most recent items directly to it."), texts[1]
+    # the recent items, the same for every row, are said once
+    assert explanation_notes(Seq(), data, "u1", recs) == [
+        "Predicted as the next item of user 'u1' from their most recent items, newest first: 'Title 1' (item 'i1'), "
+        "'Title 0' (item 'i0')."]
+    assert not any("recent items, newest first" in t for t in texts)
 
 
 def test_uplift_reports_both_probabilities():
@@ -126,7 +153,8 @@ def test_uplift_reports_both_probabilities():
     # an unknown user is ranked by the averaged uplift
     cold = recs.assign(cold_user=True)
     (text,) = explain_recommendations(Up(), data, "someone-new", cold)
-    assert text.startswith("Largest estimated uplift averaged over the training users (+0.150)")
+    assert text == "Estimated uplift +0.150 averaged over the training users."
+    assert cold_scores_text(Up(), data, cold) == ("estimated uplifts averaged over the training users", True)
 
 
 def test_bad_inputs():
@@ -188,15 +216,16 @@ def test_mf_names_the_nearest_liked_item_and_splits_the_score():
     np.testing.assert_allclose(recs["score"], [2.05, 1.65, -0.75], atol=1e-6)
     texts = explain_recommendations(model, data, "u0", recs)
     # i4 = (0.1, 0.9): nearest liked item i1 = (0, 1), cosine 0.9/|i4| = 0.99
-    assert texts[0] == ("Its learned item vector is closest to that of i1, which you rated 4 (cosine 0.99); "
+    assert texts[0] == ("Closest to item 'i1', which you rated 4 (cosine 0.99 of the learned item vectors); "
                         "score 2.05 = +1.90 match of your and its learned vectors -0.10 item bias (its appeal to every "
                         "user, 5% of the item-dependent part) +0.25 your offset (the same for every item).")
     # i3 = (0.9, 0.1): the disliked i2 = (1, 0.05) is nearer (cosine 0.998) than the liked i0 (0.994): i0 is named
-    assert texts[1].startswith("Its learned item vector is closest to that of i0, which you rated 5 (cosine 0.99); "
+    assert texts[1].startswith("Closest to item 'i0', which you rated 5 (cosine 0.99 of the learned item vectors); "
                                "score 1.65 = +1.10 match of your and its learned vectors +0.30 item bias (its appeal "
                                "to every user, 21% of the item-dependent part) +0.25 your offset"), texts[1]
     assert "i2" not in texts[1]
     assert not any("recent" in t for t in texts)
+    assert explanation_notes(model, data, "u0", recs) == []  # plain MF: nothing shared by the rows
     parts = mf_parts(model, 0, recs["item_idx"])
     np.testing.assert_allclose(parts["score"], recs["score"], atol=1e-6)
     np.testing.assert_allclose(parts["match"] + parts["item_bias"] + parts["offset"], recs["score"], atol=1e-6)
@@ -207,9 +236,10 @@ def test_mf_user_without_a_liked_item_is_compared_with_all_rated_items():
     recs = recommend(model, data, "u2", k=2)  # u2 rated i0 (2) and i5 (1) only
     assert not recs["cold_user"].any() and not set(recs["item_id"]) & {"i0", "i5"}
     texts = explain_recommendations(model, data, "u2", recs)
-    assert all(t.startswith("You rated no item above 3; its learned item vector is closest to that of ") for t in texts)
     # i1 = (0, 1) and i2 = (1, 0.05): nearest of i0 = (1, 0) and i5 = (-1, 0) is i0 for both
-    assert all("i0, which you rated 2" in t for t in texts), texts
+    assert all(t.startswith("Closest to item 'i0', which you rated 2 (cosine ") for t in texts), texts
+    assert explanation_notes(model, data, "u2", recs) == [
+        "User 'u2' rated no item above 3: each row names the closest of all the items they rated."]
 
 
 def test_debiased_mf_says_its_loss_is_reweighted():
@@ -217,10 +247,19 @@ def test_debiased_mf_says_its_loss_is_reweighted():
     recs = recommend(model, data, "u0", k=2)
     texts = explain_recommendations(model, data, "u0", recs)
     rep = model.clip_report_
-    note = (f"scores learned from a loss reweighted by 1/propensity ({model.propensity_method_} propensities, "
+    note = (f"Scores learned from a loss reweighted by 1/propensity ({model.propensity_method_} propensities, "
             f"{rep['n_clipped']:,} of {rep['n']:,} clipped).")
-    assert all(t.endswith(note) for t in texts), texts
-    assert texts[0].startswith("Its learned item vector is closest to that of i1, which you rated 4")
+    # the note is the same for every row: said once, not in the rows
+    assert explanation_notes(model, data, "u0", recs) == [note]
+    assert not any("propensit" in t for t in texts), texts
+    assert texts[0].startswith("Closest to item 'i1', which you rated 4")
+    # a cold user gets the popularity fallback, which is not debiased
+    cold = recommend(model, data, "nobody", k=2)
+    assert cold_scores_text(model, data, cold) == ("numbers of training positives (ratings > 3)", False)
+    (cold_note,) = explanation_notes(model, data, "nobody", cold)
+    assert cold_note.startswith("User 'nobody' has no training history the model learned from, so every item is "
+                                "ranked by the cold-start fallback: the scores are numbers of training positives "
+                                "(ratings > 3), not debiased ("), cold_note
 
 
 def test_rating_test_only_user_gets_the_fallback():
@@ -230,8 +269,8 @@ def test_rating_test_only_user_gets_the_fallback():
     pop = np.bincount(data.train.item[data.train.value > 3], minlength=6)
     assert recs["score"].tolist() == sorted(pop, reverse=True)[:3]
     texts = explain_recommendations(model, data, "u3", recs)
-    assert all(t.startswith("Ranked by the fallback for users without history: 1 training positives (ratings > 3)")
-               for t in texts), texts
+    assert all(t.startswith("1 training positive (ratings > 3), #1 of 6 items by popularity") for t in texts), texts
+    assert cold_scores_text(model, data, recs) == ("numbers of training positives (ratings > 3)", None)
     unknown = recommend(model, data, "nobody", k=3)
     assert unknown["cold_user"].all()
     assert explain_recommendations(model, data, "nobody", unknown) == texts
@@ -268,7 +307,7 @@ def test_popularity_and_knn_on_ratings_speak_of_ratings():
     data = _rating_data()
     pop = make_model("popularity").fit(data)
     (text,) = explain_recommendations(pop, data, "u0", pop.recommend("u0", k=1))
-    assert text.startswith("1 training positives (ratings > 3), #1 of 6 items by popularity")
+    assert text.startswith("1 training positive (ratings > 3), #1 of 6 items by popularity")
     # u1 also liked i0: i3 and i5 (u1's other liked items) are neighbours of u0's i0
     tr = data.train
     more = Interactions(user=np.r_[tr.user, 1], item=np.r_[tr.item, 0], value=np.r_[tr.value, 5.0], n_users=4,
@@ -278,8 +317,8 @@ def test_popularity_and_knn_on_ratings_speak_of_ratings():
     recs = knn.recommend("u0", k=2)
     assert sorted(recs["item_id"]) == ["i3", "i5"]
     texts = explain_recommendations(knn, data, "u0", recs)
-    assert all(t.startswith("Similar to i0, which you rated 5 (similarity ") and
-               t.endswith("1 of your 2 positively rated items are among its neighbours.") for t in texts), texts
+    assert all(t.startswith("Similar to item 'i0', which you rated 5 (similarity ") and
+               t.endswith("1 of your 2 positively rated items is among its neighbours.") for t in texts), texts
 
 
 def test_bpr_on_a_log_names_the_nearest_item_interacted_with():
@@ -294,6 +333,5 @@ def test_bpr_on_a_log_names_the_nearest_item_interacted_with():
             assert text.startswith("Cold item (no training interactions; scored without any interaction evidence)")
             continue
         best = [0, 1][int(np.argmax(q[[0, 1]] @ q[item]))]  # u1 interacted with i0 and i1
-        assert text.startswith(f"Its learned item vector is closest to that of 'Title {best}' (i{best}), which you "
-                               "interacted with (cosine "), text
+        assert text.startswith(f"Closest to 'Title {best}' (item 'i{best}'), which you interacted with (cosine "), text
         assert "recent" not in text
