@@ -1,5 +1,6 @@
-"""The Recommendations page (AppTest): k items with computed explanations for a known user, a
-cold-start note for an unknown one; runs on behaviour logs and on rating files."""
+"""The Recommendations page (AppTest): k items with computed explanations for a known user (the
+item-specific part first, what all rows share in one caption), a cold-start note for an unknown one
+saying what the fallback's scores are; runs on behaviour logs and on rating files."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def _table(at):
     return next(df.value for df in at.dataframe if "why" in df.value.columns)
 
 
+def _captions(at):
+    return [c.value.replace("\\", "") for c in at.caption]
+
+
 def test_no_completed_run_says_where_to_train(workspace):
     at = _page()
     assert [t.value for t in at.title] == ["Recommendations"]
@@ -61,7 +66,11 @@ def test_known_user_gets_k_explained_items(trained):
     # item-knn: the most similar item of the user's history, with the similarity
     assert all(w.startswith(("Similar to", "None of your items")) for w in table["why"]), list(table["why"])
     assert any("similarity" in w for w in table["why"])
-    assert any(f"'{user}' has" in c.value.replace("\\", "") for c in at.caption)
+    captions = _captions(at)
+    assert any(c.startswith(f"User '{user}' has ") and "item(s)" not in c for c in captions), captions
+    assert [h.value.replace("\\", "") for h in at.subheader] == [f"Top 7 for user '{user}'"]
+    assert not any(c.startswith("For every row") for c in captions)  # item-knn: every row names its own item
+    assert any(c.startswith("Scores are the model's (item-knn) ranking scores") for c in captions)
     assert not any("cold-start" in i.value.replace("\\", "") for i in at.info)
 
 
@@ -69,13 +78,26 @@ def test_unknown_user_is_a_cold_start_user(trained):
     at = _page()
     at.text_input(key="rec_user_text").input("someone-new").run()
     assert not at.exception, at.exception
-    assert any("cold-start user" in i.value.replace("\\", "") for i in at.info)
+    assert any("User 'someone-new' is not a user of the training data: a cold-start user" in i.value.replace("\\", "")
+               for i in at.info)
     table = _table(at)
     assert len(table) == 10
-    assert all("fallback for users without history" in w for w in table["why"])
+    # each row: the item's own figure; the fallback and what its scores are: once, above and below the table
+    for score, text in zip(table["score"], table["why"], strict=True):
+        assert text.startswith(f"{score:,.0f} training positive"), text
+    captions = _captions(at)
+    assert any(c.startswith("For every row: User 'someone-new' has no training history the model learned from, so "
+                            "every item is ranked by the cold-start fallback: the scores are numbers of training "
+                            "positives.") for c in captions), captions
+    assert any(c.startswith("Scores are numbers of training positives: the cold-start fallback of item-knn.")
+               for c in captions), captions
+    # item-knn is not causal: nothing to say about debiasing (the test-metric caption speaks of the model)
+    assert not any("ranking scores" in c or ("debiased" in c and not c.startswith("Test ")) for c in captions), captions
 
 
 def test_causal_model_shows_its_metric_label_and_clipping(workspace):
+    import re
+
     store = ProjectStore(workspace)
     project = ensure_sample_project(store)
     ds = store.list_datasets(project.id)[-1]
@@ -92,11 +114,35 @@ def test_causal_model_shows_its_metric_label_and_clipping(workspace):
     clip = next(df.value for df in at.dataframe if "figure" in df.value.columns)
     figures = dict(zip(clip["figure"], clip["value"], strict=True))
     assert figures["lower clipping bound"] == "0.05" and int(figures["propensities clipped"]) >= 0
+    # the Train page's table: the same rows in the same order, from the clipping the run stored
+    from ui import train_view as tv
+
+    assert figures["propensity source"] == done.metrics["clip_report"]["source"]
+    assert clip.to_dict("list") == tv.clip_report_frame(done).to_dict("list")
+    # rows: the item-specific part first (the transitions into the item, or its training positives)
     table = _table(at)
-    assert all(w.startswith("Predicted as your next item") for w in table["why"]), list(table["why"])
+    for text in table["why"]:
+        assert re.match(r"(Cold item \(.*\); )?(\d[\d,]* training users? went from .* directly to it \(of its "
+                        r"[\d,]+ training positives?\)|[\d,]+ training positives?; no training user went from your "
+                        r"\d most recent items? directly to it)\.$", text), text
+        assert "most recent items, newest first" not in text and "propensity" not in text, text
+    # what every row shares: the user's recent items and the debiased loss, once
+    user = at.selectbox(key="rec_user_example").value
+    note = next(c for c in _captions(at) if c.startswith("For every row: "))
+    assert note.startswith(f"For every row: Predicted as the next item of user '{user}' from their most recent "
+                           "items, newest first: "), note
+    assert "Scores learned from a next-item loss reweighted by 1/propensity (self-normalised; " in note, note
     at.text_input(key="rec_user_text").input("someone-new").run()
     assert not at.exception, at.exception
-    assert all(w.startswith("Ranked by the fallback for users without history") for w in _table(at)["why"])
+    table = _table(at)
+    for score, text in zip(table["score"], table["why"], strict=True):
+        assert text.startswith(f"{score:,.0f} training positive"), text
+    captions = _captions(at)
+    assert any(c.startswith("Scores are numbers of training positives: the cold-start fallback of sasrec-ips, not "
+                            "debiased.") for c in captions), captions
+    assert any("the scores are numbers of training positives, not debiased (sasrec-ips's reweighting by "
+               "1/propensity applies only" in c for c in captions), captions
+    assert not any("ranking scores" in c for c in captions), captions
 
 
 def test_switching_user_or_k_reuses_the_loaded_model(trained, monkeypatch):
@@ -173,26 +219,30 @@ def test_rating_run_speaks_of_ratings(rating_run):
     user = at.selectbox(key="rec_user_example").value
     rated = ratings[user]
     n_pos = sum(r > 3 for r in rated.values())
-    assert f"{user} ({len(rated)} rated items)" in at.selectbox(key="rec_user_example").options
-    assert (f"'{user}' rated {len(rated)} items in the training data ({n_pos} positive, rating > 3); items they "
+    items = "1 item" if len(rated) == 1 else f"{len(rated)} items"
+    assert f"user '{user}' ({len(rated)} rated {items.split(' ')[1]})" in at.selectbox(key="rec_user_example").options
+    assert (f"User '{user}' rated {items} in the training data ({n_pos} positive, rating > 3); items they "
             "already rated are not recommended again.") in captions, captions
     table = _table(at)
     assert len(table) == 10 and not set(table["item_id"]) & set(rated)
 
-    # explanations: computed from the learned factors, per user and item, never about "recent" items
+    # explanations: computed from the learned factors, per user and item, never about "recent" items; the
+    # item-specific part first, the debiasing note (the same for every row) once above the table
     why = table["why"].tolist()
     assert len(set(why)) == len(why), why
+    note = next(c for c in captions if c.startswith("For every row: "))
+    assert note.startswith("For every row: Scores learned from a loss reweighted by 1/propensity ("), note
     for text in why:
         assert "recent" not in text.lower(), text
-        assert "1/propensity" in text, text
-        named = re.match(r"Its learned item vector is closest to that of (i\d+), which you rated (\d)", text)
+        assert "1/propensity" not in text, text
+        named = re.match(r"Closest to item '(i\d+)', which you rated (\d) \(cosine ", text)
         assert named, text
         assert ratings[user][named[1]] == float(named[2]) > 3, text  # one of the user's positives
         score = float(re.search(r"score (-?[0-9.]+) =", text)[1])
         assert abs(score - table.loc[table["why"] == text, "score"].iloc[0]) < 0.006, text
 
     # the history: every rated item with its rating, positives first
-    assert [e.label for e in at.expander if "rated" in e.label] == [f"Training items {user} rated"]
+    assert [e.label for e in at.expander if "rated" in e.label] == [f"Training items rated by user '{user}'"]
     history = next(df.value for df in at.dataframe if "rating" in df.value.columns)
     assert dict(zip(history["item_id"], history["rating"], strict=True)) == rated
     assert history["rating"].is_monotonic_decreasing
@@ -200,8 +250,10 @@ def test_rating_run_speaks_of_ratings(rating_run):
     assert not any("Recent training items" in e.label for e in at.expander)
 
     # another user gets other explanations
-    other = next(o for o in at.selectbox(key="rec_user_example").options if not o.startswith(f"{user} "))
-    at.selectbox(key="rec_user_example").set_value(other.split(" (")[0]).run()
+    box = at.selectbox(key="rec_user_example")
+    other = next(i for i, o in enumerate(box.options) if not o.startswith(f"user '{user}' "))
+    box.select_index(other).run()
+    assert at.selectbox(key="rec_user_example").value != user
     assert not at.exception, at.exception
     assert not set(_table(at)["why"]) & set(why)
 
@@ -211,10 +263,15 @@ def test_rating_run_cold_start_user(rating_run):
     for user in ("newbie", "someone-new"):  # a user of the test file only, an unknown id
         at.text_input(key="rec_user_text").input(user).run()
         assert not at.exception, at.exception
-        assert any(f"'{user}' is not a user of the training data: a cold-start user" in i
+        assert any(f"User '{user}' is not a user of the training data: a cold-start user" in i
                    for i in _clean(i.value for i in at.info)), [i.value for i in at.info]
         table = _table(at)
         assert len(table) == 10
-        assert all(w.startswith("Ranked by the fallback for users without history: ") and "(ratings > 3)" in w
-                   for w in table["why"]), list(table["why"])
+        for score, text in zip(table["score"], table["why"], strict=True):
+            noun = "positive" if score == 1 else "positives"
+            assert text.startswith(f"{score:,.0f} training {noun} (ratings > 3), #"), text
+        captions = _clean(c.value for c in at.caption)
+        assert any(c.startswith("Scores are numbers of training positives (ratings > 3): the cold-start fallback of "
+                                "mf-ips, not debiased.") for c in captions), captions
+        assert not any("ranking scores" in c for c in captions), captions
         assert not any(e.label.startswith("Training items") for e in at.expander)
