@@ -122,7 +122,8 @@ def test_train_on_uploaded_rating_files(app_server, page, tmp_path):
     expect(table.locator("td").filter(has_text=re.compile("^mf-ips #1$"))).to_have_count(1)
     headers = [t.strip() for t in table.locator("th").all_inner_texts()]
     cells = [t.strip() for t in table.locator("td").all_inner_texts()]
-    assert cells[:6] == ["mf-ips #1", "mf-ips", "causal", "✔ completed", "cpu", f"{EPOCHS}/{EPOCHS}"], cells
+    assert cells[:7] == ["mf-ips #1", "train.csv + test.csv", "mf-ips", "causal", "✔ completed", "cpu",
+                         f"{EPOCHS}/{EPOCHS}"], cells
     for col in ("test AUC", "test NDCG@5"):
         value = float(cells[headers.index(col)])
         assert 0.0 <= value <= 1.0, (col, cells)

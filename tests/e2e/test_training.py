@@ -95,14 +95,17 @@ def test_train_cancel_resume_restart(app_server, page):
     open_app(page, app_server.url)
     go_to(page, "Train")
     assert _run_options(page) == ["popularity #1 · popularity", "sasrec-ips #2 · sasrec-ips"]
-    # the runs table (its cells are also rendered as an accessible table): name, model, tag, status, device, epoch
+    # the runs table (its cells are also rendered as an accessible table): name, data, model, tag, status, device,
+    # epoch
     cells = page.get_by_test_id("stDataFrame").first.locator("td")
     expect(cells.filter(has_text=re.compile("^sasrec-ips #2$"))).to_have_count(1)
     texts = [t.strip() for t in cells.all_inner_texts()]
+    sample = ProjectStore(app_server.workspace)
+    dataset = sample.list_datasets(sample.find_project("Sample shop (simulated)").id)[-1].name
     for name, model, tag, epoch in (("sasrec-ips #2", "sasrec-ips", "causal", f"{EPOCHS}/{EPOCHS}"),
                                     ("popularity #1", "popularity", "traditional", "one pass")):
         i = texts.index(name)
-        assert texts[i:i + 6] == [name, model, tag, "✔ completed", "cpu", epoch], texts
+        assert texts[i:i + 7] == [name, dataset, model, tag, "✔ completed", "cpu", epoch], texts
     # the test columns say what they are computed on
     page.get_by_text(re.compile(r"^Test columns: computed on the last 10% of the positive events \(temporal split\), "
                                 r"on each run's own data")).wait_for()
