@@ -168,7 +168,8 @@ st.dataframe(table, hide_index=True, width="stretch", key="rec_table",
 if cold:  # the fallback's scores, said from what they are (the note above the table)
     what, debiased = cold_scores_text(model, data, recs)
     st.caption(md(f"Scores are {what}: the cold-start fallback of {run.model}"
-                  + (", not debiased" if debiased is False else "") + ". The full explanations are under 'Why "
+                  + (", not debiased" if debiased is False else ", learned under its debiased loss" if debiased
+                     else "") + ". The full explanations are under 'Why "
                   "these items'."))
 elif run.model == "uplift":
     st.caption(md("Scores are estimated uplifts, P(purchase | shown) - P(purchase | not shown), from the "

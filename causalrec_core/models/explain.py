@@ -416,6 +416,8 @@ def _cold_user_text(model: Any, data: RecData, pop: np.ndarray, i: int, score: f
     """A cold user's row: the fallback's figure for the item (what the fallback is: the notes)."""
     if getattr(model, "name", "") == "uplift":
         return f"estimated uplift {score:+.3f} averaged over the training users"
+    if getattr(model, "cold_user_rule", None) == "average training user":
+        return f"score {score:.3f} for an average training user; {_popularity_text(model, data, pop, i)}"
     return _popularity_text(model, data, pop, i)
 
 
@@ -450,6 +452,9 @@ def cold_scores_text(model: Any, data: RecData, recs: pd.DataFrame) -> tuple[str
                     False if causal else None)
     if getattr(model, "name", "") == "uplift":
         return "estimated uplifts averaged over the training users", True
+    if getattr(model, "cold_user_rule", None) == "average training user":
+        return ("the model's scores for an average training user (the mean over its training users)",
+                True if causal else None)
     return "the model's cold-start scores", None
 
 

@@ -200,6 +200,23 @@ class _MFBase(TorchRecommender):
             out = p @ q.T + bu[:, None] + bi[None, :] - b00
         return out.float().cpu().numpy().astype(np.float64)
 
+    #: what ``cold_user_scores`` returns, in words (read by the explanations)
+    cold_user_rule: ClassVar[str] = "average training user"
+
+    def cold_user_scores(self) -> np.ndarray:
+        """A user the model never saw: the model's own scores for the average training user (the mean of
+        the scores over the users with a training rating, at most 5,000 of them, seeded) — for a debiased
+        model these come from the debiased loss, unlike raw popularity counts."""
+        users = np.flatnonzero(np.diff(self.seen_.indptr) > 0)
+        if len(users) == 0:
+            return super().cold_user_scores()
+        if len(users) > 5000:
+            users = np.sort(np.random.default_rng(int(self.random_state)).choice(users, 5000, replace=False))
+        total = np.zeros(self.n_items_)
+        for start in range(0, len(users), 1000):
+            total += self.score_all(users[start:start + 1000]).sum(axis=0)
+        return total / len(users)
+
 
 class _Propensities:
     """Mixin: fits the propensity model on the train part (in ``_setup_extra``)."""

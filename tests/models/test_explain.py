@@ -253,24 +253,29 @@ def test_debiased_mf_says_its_loss_is_reweighted():
     assert explanation_notes(model, data, "u0", recs) == [note]
     assert not any("propensit" in t for t in texts), texts
     assert texts[0].startswith("Closest to item 'i1', which you rated 4")
-    # a cold user gets the popularity fallback, which is not debiased
+    # a cold user gets the model's own scores for an average training user: learned under the debiased loss
     cold = recommend(model, data, "nobody", k=2)
-    assert cold_scores_text(model, data, cold) == ("numbers of training positives (ratings > 3)", False)
+    avg = np.mean(model.score_all(np.flatnonzero(np.diff(model.seen_.indptr) > 0)), axis=0)
+    assert cold["score"].tolist() == pytest.approx(sorted(avg, reverse=True)[:2])
+    assert cold_scores_text(model, data, cold) == (
+        "the model's scores for an average training user (the mean over its training users)", True)
     (cold_note,) = explanation_notes(model, data, "nobody", cold)
     assert cold_note.startswith("User 'nobody' has no training history the model learned from, so every item is "
-                                "ranked by the cold-start fallback: the scores are numbers of training positives "
-                                "(ratings > 3), not debiased ("), cold_note
+                                "ranked by the cold-start fallback: the scores are the model's scores for an average "
+                                "training user (the mean over its training users), from what mf-ips learned."), cold_note
 
 
 def test_rating_test_only_user_gets_the_fallback():
     model, data = _hand_set_mf("mf")
     recs = recommend(model, data, "u3", k=3)  # u3 has an index (test file) but no training rating
     assert recs["cold_user"].all()
-    pop = np.bincount(data.train.item[data.train.value > 3], minlength=6)
-    assert recs["score"].tolist() == sorted(pop, reverse=True)[:3]
+    avg = model.cold_user_scores()
+    assert recs["score"].tolist() == pytest.approx(sorted(avg, reverse=True)[:3])
     texts = explain_recommendations(model, data, "u3", recs)
-    assert all(t.startswith("1 training positive (ratings > 3), #1 of 6 items by popularity") for t in texts), texts
-    assert cold_scores_text(model, data, recs) == ("numbers of training positives (ratings > 3)", None)
+    assert all(t.startswith(f"Score {sc:.3f} for an average training user; ")
+               for t, sc in zip(texts, recs["score"], strict=True)), texts
+    assert cold_scores_text(model, data, recs) == (
+        "the model's scores for an average training user (the mean over its training users)", None)
     unknown = recommend(model, data, "nobody", k=3)
     assert unknown["cold_user"].all()
     assert explain_recommendations(model, data, "nobody", unknown) == texts

@@ -268,10 +268,11 @@ def test_rating_run_cold_start_user(rating_run):
         table = _table(at)
         assert len(table) == 10
         for score, text in zip(table["score"], table["why"], strict=True):
-            noun = "positive" if score == 1 else "positives"
-            assert text.startswith(f"{score:,.0f} training {noun} (ratings > 3), #"), text
+            assert text.startswith(f"Score {score:.3f} for an average training user; "), text
+            assert "training positive" in text and "by popularity" in text
         captions = _clean(c.value for c in at.caption)
-        assert any(c.startswith("Scores are numbers of training positives (ratings > 3): the cold-start fallback of "
-                                "mf-ips, not debiased.") for c in captions), captions
+        assert any(c.startswith("Scores are the model's scores for an average training user (the mean over its "
+                                "training users): the cold-start fallback of mf-ips, learned under its debiased "
+                                "loss.") for c in captions), captions
         assert not any("ranking scores" in c for c in captions), captions
         assert not any(e.label.startswith("Training items") for e in at.expander)
