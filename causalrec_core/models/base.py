@@ -42,6 +42,7 @@ __all__ = [
     "TrainContext",
     "TrainingCancelled",
     "resolve_device",
+    "top_k_frame",
 ]
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
@@ -56,6 +57,18 @@ def _check_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise out_of_range("k", k, "an integer >= 1")
     return int(k)
+
+
+def top_k_frame(item_ids: np.ndarray, scores: np.ndarray, k: int, cold: bool) -> pd.DataFrame:
+    """The frame ``Recommender.recommend`` returns for a score vector (``-inf`` = excluded): the ``k``
+    best items, ties broken by item index; columns item_id, item_idx, score, rank, cold_user."""
+    k = min(k, int(np.isfinite(scores).sum()))
+    if k == 0:
+        return pd.DataFrame({"item_id": [], "item_idx": [], "score": [], "rank": [], "cold_user": []})
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.lexsort((top, -scores[top]))]
+    return pd.DataFrame({"item_id": item_ids[top], "item_idx": top, "score": scores[top],
+                         "rank": np.arange(1, k + 1), "cold_user": cold})
 
 
 class Recommender(ParamsMixin):
@@ -148,18 +161,7 @@ class Recommender(ParamsMixin):
             if exclude_seen:
                 row = self.seen_.getrow(idx)
                 scores[row.indices] = -np.inf
-        k = min(k, int(np.isfinite(scores).sum()))
-        if k == 0:
-            return pd.DataFrame({"item_id": [], "item_idx": [], "score": [], "rank": [], "cold_user": []})
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.lexsort((top, -scores[top]))]
-        return pd.DataFrame({
-            "item_id": self.item_ids_[top],
-            "item_idx": top,
-            "score": scores[top],
-            "rank": np.arange(1, k + 1),
-            "cold_user": cold,
-        })
+        return top_k_frame(self.item_ids_, scores, k, cold)
 
 
 # ------------------------------------------------------------------------------------------
@@ -325,6 +327,7 @@ class TorchRecommender(Recommender):
         return "auc" if data.kind == "rating" else "ndcg@10"
 
     def _inference_mode(self, flag: bool) -> None:
+        self._cold_cache = None  # the weights may change between modes: cached cold-user scores are stale
         for m in getattr(self, "modules_", {}).values():
             m.train(not flag)
 

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from causalrec_core.errors import ParameterError
-from causalrec_core.models.base import _check_k
+from causalrec_core.models.base import _check_k, top_k_frame
 from causalrec_core.models.data import RecData
 
 __all__ = ["cold_scores_text", "explain_recommendations", "explanation_notes", "item_ref", "mf_parts", "plural",
@@ -119,17 +119,6 @@ def rated_items(data: RecData, user_idx: int | None) -> pd.DataFrame:
                          "positive": positive})
 
 
-def _top_k(model: Any, scores: np.ndarray, k: int, cold: bool) -> pd.DataFrame:
-    """The frame of ``Recommender.recommend`` for a score vector (-inf = excluded)."""
-    k = min(k, int(np.isfinite(scores).sum()))
-    if k == 0:
-        return pd.DataFrame({"item_id": [], "item_idx": [], "score": [], "rank": [], "cold_user": []})
-    top = np.argpartition(-scores, k - 1)[:k]
-    top = top[np.lexsort((top, -scores[top]))]
-    return pd.DataFrame({"item_id": model.item_ids_[top], "item_idx": top, "score": scores[top],
-                         "rank": np.arange(1, k + 1), "cold_user": cold})
-
-
 def recommend(model: Any, data: RecData, user_id: Any, k: int = 10) -> pd.DataFrame:
     """``model.recommend(user_id, k)``, made right for rating data.
 
@@ -148,7 +137,7 @@ def recommend(model: Any, data: RecData, user_id: Any, k: int = 10) -> pd.DataFr
     if model.seen_.getrow(u).nnz == 0:
         scores = np.asarray(model.cold_user_scores(), dtype=np.float64).copy()
         scores[rated] = -np.inf
-        return _top_k(model, scores, k, cold=True)
+        return top_k_frame(model.item_ids_, scores, k, cold=True)
     extra = len(np.setdiff1d(rated, model.seen_.getrow(u).indices))
     recs = model.recommend(data.user_ids[u: u + 1].tolist()[0], k=k + extra)
     recs = recs[~recs["item_idx"].isin(rated)].head(k).reset_index(drop=True)

@@ -207,6 +207,9 @@ class _MFBase(TorchRecommender):
         """A user the model never saw: the model's own scores for the average training user (the mean of
         the scores over the users with a training rating, at most 5,000 of them, seeded) — for a debiased
         model these come from the debiased loss, unlike raw popularity counts."""
+        cached = getattr(self, "_cold_cache", None)
+        if cached is not None:
+            return cached.copy()
         users = np.flatnonzero(np.diff(self.seen_.indptr) > 0)
         if len(users) == 0:
             return super().cold_user_scores()
@@ -215,7 +218,8 @@ class _MFBase(TorchRecommender):
         total = np.zeros(self.n_items_)
         for start in range(0, len(users), 1000):
             total += self.score_all(users[start:start + 1000]).sum(axis=0)
-        return total / len(users)
+        self._cold_cache = total / len(users)  # reset by _inference_mode whenever the weights may change
+        return self._cold_cache.copy()
 
 
 class _Propensities:

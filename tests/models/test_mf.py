@@ -190,3 +190,17 @@ def test_ips_validation_with_popularity_propensities(data):
 def test_naive_models_keep_plain_auc_monitor(data):
     m = MF(random_state=0, **FAST).fit(data)
     assert m.monitor_ == "auc" and "val_ips_auc" not in m.history_[0]
+
+
+def test_cold_user_scores_cached_per_fitted_weights(data):
+    m = MF(random_state=0, **FAST).fit(data)
+    first = m.cold_user_scores()
+    users = np.flatnonzero(np.diff(m.seen_.indptr) > 0)
+    assert first == pytest.approx(m.score_all(users).mean(axis=0))
+    first[:] = 0.0  # a caller changing the returned array does not change the cache
+    again = m.cold_user_scores()
+    assert again == pytest.approx(m.score_all(users).mean(axis=0))
+    # refitting (new weights) recomputes: the cache never outlives the weights it came from
+    m.set_params(random_state=1).fit(data)
+    assert m.cold_user_scores() == pytest.approx(m.score_all(users).mean(axis=0))
+    assert not np.allclose(m.cold_user_scores(), again)
