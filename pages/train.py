@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from causalrec_core.errors import CausalRecError, ParameterError
+from causalrec_core.errors import ParameterError
 from causalrec_core.models.base import DEVICES
 from causalrec_core.train import jobs
 from ui import train_view as tv
@@ -28,14 +28,15 @@ ACTIVE_SEEN = "train_active_seen"
 
 
 
-def _data_name(run) -> str:
-    """What a run was trained on, in words: the dataset's name, or the uploaded rating files."""
+def _data_name(run, dataset_names: dict[int, str]) -> str:
+    """What a run was trained on, in words: the dataset's name (``dataset_names``: id -> name, read once
+    per refresh), or the uploaded rating files."""
     data = (run.config or {}).get("data") or {}
     if data.get("source") == "dataset":
-        try:
-            return store.get_dataset(int(data["dataset_id"])).name
-        except CausalRecError:  # a deleted dataset: say so rather than fail the table
-            return f"dataset {data.get('dataset_id')} (deleted)"
+        did = str(data.get("dataset_id", ""))
+        name = dataset_names.get(int(did)) if did.isdigit() else None
+        # a deleted dataset: say so rather than fail the table
+        return name if name is not None else f"dataset {data.get('dataset_id')} (deleted)"
     if data.get("source") in ("csv", "coat"):
         return str(data.get("label") or "rating files")
     return str(data.get("path") or data.get("source") or "")
@@ -172,7 +173,7 @@ def _run_action_button(slot, run, action: str) -> None:
             st.rerun()
 
 
-def _show_run(run, progress: dict | None) -> None:
+def _show_run(run, progress: dict | None, data_name: str) -> None:
     st.markdown(f"**{md(run.name)}** · {md(run.model)} ({'causal' if causal.get(run.model) else 'traditional'}) · "
                 f"{md(tv.STATUS_ICONS.get(run.status, run.status))} · seed {run.seed} · device "
                 f"{md(run.device or 'not chosen yet')} · created {md(run.created_at[:19].replace('T', ' '))}")
@@ -264,7 +265,7 @@ def _show_run(run, progress: dict | None) -> None:
                              column_config={"value": st.column_config.NumberColumn(format="%.4f"),
                                             "what it measures": st.column_config.TextColumn(width="large")})
     with st.expander("Configuration"):
-        st.dataframe(tv.config_frame(run, _data_name(run)), hide_index=True, width="stretch",
+        st.dataframe(tv.config_frame(run, data_name), hide_index=True, width="stretch",
                      key=f"train_config_{run.id}")
         st.caption(md(f"Run folder (weights, checkpoint, log, result.json): {run.run_dir}"))
 
@@ -285,7 +286,8 @@ def runs_panel() -> None:
     progress = {r.id: jobs.read_progress(r) for r in runs}
     groups = {kind: [r for r in runs if tv.is_rating_run(r) == (kind == "rating")] for kind in ("log", "rating")}
     groups = {kind: g for kind, g in groups.items() if g}
-    names = {r.id: _data_name(r) for r in runs}
+    dataset_names = {d.id: d.name for d in store.list_datasets(project.id)}
+    names = {r.id: _data_name(r, dataset_names) for r in runs}
     for kind, group in groups.items():
         if len(groups) > 1:
             st.markdown("**Runs on behaviour logs**" if kind == "log" else "**Runs on rating files**")
@@ -309,7 +311,7 @@ def runs_panel() -> None:
     run_id = st.selectbox("Run", ids, key=PICKER,
                           format_func=lambda i: f"{by_id[i].name} · {by_id[i].model}")
     shown = by_id[run_id]
-    _show_run(shown, progress[run_id])
+    _show_run(shown, progress[run_id], names[run_id])
     same = [r for r in runs if r.status == "completed" and tv.data_key(r) == tv.data_key(shown)]
     options = [k for k in tv.METRIC_NAMES if any(isinstance(r.metrics.get(k), (int, float)) for r in same)
                and not k.endswith("_random")]

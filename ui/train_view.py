@@ -16,7 +16,7 @@ import streamlit as st
 
 from causalrec_core.errors import ParameterError
 from causalrec_core.models.param_check import check_params as param_checks
-from causalrec_core.models.param_help import describe_param
+from causalrec_core.models.param_help import describe_param, param_label
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -149,26 +149,27 @@ def param_widgets(model: dict, key_prefix: str) -> tuple[dict, list[str]]:
         box = cols[n % 3]
         key = f"{key_prefix}_{model['name']}_{name}"
         help_text = describe_param(name, model["name"])
+        label = param_label(name)
         choices = param_choices(model["name"], name) if isinstance(default, str) else None
         if choices and default in choices:
-            params[name] = box.selectbox(name, list(choices), index=list(choices).index(default), key=key,
+            params[name] = box.selectbox(label, list(choices), index=list(choices).index(default), key=key,
                                          help=help_text)
         elif name in LIST_PARAMS and (default is None or isinstance(default, (list, tuple))):
-            text = box.text_input(name, value=", ".join(map(str, default or ())), key=key,
+            text = box.text_input(label, value=", ".join(map(str, default or ())), key=key,
                                   help=help_text + " Names separated by commas; leave empty for none.")
             names = [t.strip() for t in text.split(",") if t.strip()]
             params[name] = names or None
         elif isinstance(default, bool):
-            params[name] = box.checkbox(name, value=default, key=key, help=help_text)
+            params[name] = box.checkbox(label, value=default, key=key, help=help_text)
         elif isinstance(default, int):
-            params[name] = int(box.number_input(name, value=default, step=1, key=key, help=help_text))
+            params[name] = int(box.number_input(label, value=default, step=1, key=key, help=help_text))
         elif isinstance(default, float):
-            params[name] = float(box.number_input(name, value=default, step=_step(default), format="%g", key=key,
+            params[name] = float(box.number_input(label, value=default, step=_step(default), format="%g", key=key,
                                                   help=help_text))
         else:
             shown = "" if default is None else (", ".join(map(str, default)) if isinstance(default, tuple)
                                                 else str(default))
-            text = box.text_input(name, value=shown, key=key, help=help_text + (" Leave empty for none."
+            text = box.text_input(label, value=shown, key=key, help=help_text + (" Leave empty for none."
                                                                              if default is None else ""))
             try:
                 params[name] = _parse_text(name, text, default)
@@ -519,7 +520,7 @@ def config_frame(run: Any, data_name: str) -> pd.DataFrame:
             source = "trained with"
         except (OSError, ValueError):
             pass
-    rows += [(f"{k} ({source})", json.dumps(v) if isinstance(v, (list, dict)) else str(v))
+    rows += [(f"{param_label(k)}, {source}", json.dumps(v) if isinstance(v, (list, dict)) else str(v))
              for k, v in sorted(params.items()) if k not in ("device", "random_state")]
     return pd.DataFrame(rows, columns=["setting", "value"])
 

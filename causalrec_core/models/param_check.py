@@ -2,48 +2,61 @@
 ``causalrec train`` all use these rules), so that a bad value is refused with a plain message
 instead of failing inside a worker.
 
-Each rule is (kind, low, low inclusive, high, high inclusive, text); ``MODEL_PARAM_RULES`` holds
+Each rule is a :class:`Rule` (kind, low, low inclusive, high, high inclusive, text); ``MODEL_PARAM_RULES`` holds
 the model-specific exceptions (``"model.param"``).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from causalrec_core.errors import ParameterError
 
-__all__ = ["MODEL_PARAM_RULES", "PARAM_RULES", "check_params", "require_valid_params"]
+__all__ = ["MODEL_PARAM_RULES", "PARAM_RULES", "Rule", "check_params", "require_valid_params"]
 
 
-PARAM_RULES: dict[str, tuple[str, float | None, bool, float | None, bool, str]] = {
-    "epochs": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "batch_size": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "patience": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "max_len": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "hidden": ("int", 2, True, None, False, "a whole number of at least 2"),
-    "n_layers": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "n_heads": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "dim": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "neighbours": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "sample_ratio": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "text_batch_size": ("int", 1, True, None, False, "a whole number of at least 1"),
-    "dropout": ("float", 0, True, 1, False, "a number from 0 up to (not including) 1"),
-    "id_dropout": ("float", 0, True, 1, False, "a number from 0 up to (not including) 1"),
-    "lr": ("float", 0, False, None, False, "a number above 0"),
-    "weight_decay": ("float", 0, True, None, False, "a number of at least 0"),
-    "text_weight_decay": ("float", 0, True, None, False, "a number of at least 0"),
-    "imputation_weight_decay": ("float", 0, True, None, False, "a number of at least 0 (or empty)"),
-    "shrinkage": ("float", 0, True, None, False, "a number of at least 0"),
-    "half_life_days": ("float", 0, False, None, False, "a number of days above 0 (or empty)"),
-    "clip_min": ("float", 0, False, 1, True, "a number above 0 and at most 1"),
-    "eta": ("float", 0, True, None, False, "a number of at least 0"),
-    "valid_share": ("float", 0, True, 0.5, False, "a number from 0 up to (not including) 0.5"),
+class Rule(NamedTuple):
+    """A range rule: ``kind`` 'int' or 'float', the bounds (``None`` = open) and whether each is
+    included, and the rule in words (it ends the refusal message)."""
+
+    kind: str
+    low: float | None
+    low_in: bool
+    high: float | None
+    high_in: bool
+    text: str
+
+
+def _whole_at_least(n: int) -> Rule:
+    return Rule("int", n, True, None, False, f"a whole number of at least {n}")
+
+
+def _at_least_zero(suffix: str = "") -> Rule:
+    return Rule("float", 0, True, None, False, "a number of at least 0" + suffix)
+
+
+def _share_below(high: float) -> Rule:
+    return Rule("float", 0, True, high, False, f"a number from 0 up to (not including) {high:g}")
+
+
+PARAM_RULES: dict[str, Rule] = {
+    **{p: _whole_at_least(1) for p in ("epochs", "batch_size", "patience", "max_len", "n_layers", "n_heads", "dim",
+                                       "neighbours", "sample_ratio", "text_batch_size")},
+    "hidden": _whole_at_least(2),
+    "dropout": _share_below(1),
+    "id_dropout": _share_below(1),
+    "lr": Rule("float", 0, False, None, False, "a number above 0"),
+    **{p: _at_least_zero() for p in ("weight_decay", "text_weight_decay", "shrinkage", "eta")},
+    "imputation_weight_decay": _at_least_zero(" (or empty)"),
+    "half_life_days": Rule("float", 0, False, None, False, "a number of days above 0 (or empty)"),
+    "clip_min": Rule("float", 0, False, 1, True, "a number above 0 and at most 1"),
+    "valid_share": _share_below(0.5),
 }
 #: rules whose meaning differs between models ("<model>.<param>")
-MODEL_PARAM_RULES: dict[str, tuple[str, float | None, bool, float | None, bool, str]] = {
-    "uplift.clip": ("float", 0, False, 0.5, False, "a number strictly between 0 and 0.5"),
-    "uplift.hidden": ("int", 1, True, None, False, "a whole number of at least 1"),
+MODEL_PARAM_RULES: dict[str, Rule] = {
+    "uplift.clip": Rule("float", 0, False, 0.5, False, "a number strictly between 0 and 0.5"),
+    "uplift.hidden": _whole_at_least(1),
 }
 
 

@@ -2,12 +2,14 @@
 
 :data:`PARAM_HELP` maps a parameter name to one sentence saying what it does and what changing it
 does; :data:`MODEL_PARAM_HELP` holds the few meanings that differ between models (key
-``"<model>.<param>"``). :func:`describe_param` looks a name up, model-specific first.
+``"<model>.<param>"``). :func:`describe_param` looks a name up, model-specific first. :data:`PARAM_LABELS` gives each a
+short readable name for a widget label; :func:`param_label` adds the parameter's own name (the one
+the CLI's ``--param NAME=VALUE``, the run's configuration and result.json use).
 """
 
 from __future__ import annotations
 
-__all__ = ["MODEL_PARAM_HELP", "PARAM_HELP", "describe_param"]
+__all__ = ["MODEL_PARAM_HELP", "PARAM_HELP", "PARAM_LABELS", "describe_param", "param_label"]
 
 PARAM_HELP: dict[str, str] = {
     # shared by every model
@@ -117,3 +119,28 @@ def describe_param(name: str, model: str | None = None) -> str:
         if specific:
             return specific
     return PARAM_HELP.get(str(name), _FALLBACK)
+
+
+#: short readable names (widget labels); the parameter's own name follows in brackets
+PARAM_LABELS: dict[str, str] = {
+    "epochs": "Max epochs", "batch_size": "Batch size", "patience": "Early-stopping patience",
+    "lr": "Learning rate", "weight_decay": "Weight decay (L2)", "dim": "Vector size",
+    "bias": "User and item biases", "use_features": "Use side features", "objective": "Objective",
+    "propensity": "Propensity source", "propensity_features": "Propensity features",
+    "clip": "Propensity clipping (low, high)", "clip_min": "Smallest propensity kept",
+    "eta": "Popularity-bias strength", "sample_ratio": "Unobserved pairs per observed one",
+    "imputation_weight_decay": "Imputation model weight decay", "hidden": "Hidden width",
+    "n_layers": "Transformer layers", "n_heads": "Attention heads", "max_len": "History length",
+    "dropout": "Dropout", "neighbours": "Neighbours per item", "shrinkage": "Similarity shrinkage",
+    "half_life_days": "Popularity half-life (days)", "use_text": "Use item text",
+    "use_item_features": "Use item attributes", "text_weight_decay": "Text map weight decay",
+    "text_batch_size": "Text encoder batch size", "id_dropout": "Item-id dropout",
+    "cache_dir": "Embedding cache folder", "valid_share": "Validation share",
+    "random_state": "Seed", "device": "Device",
+}
+
+
+def param_label(name: str) -> str:
+    """A widget label: the readable name with the parameter's own name, e.g. 'Vector size (dim)'."""
+    label = PARAM_LABELS.get(str(name))
+    return f"{label} ({name})" if label else str(name)

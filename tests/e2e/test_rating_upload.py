@@ -106,7 +106,7 @@ def test_train_on_uploaded_rating_files(app_server, page, tmp_path):
     expect(page.get_by_role("button", name="Remove mf (traditional)", exact=True)).to_have_count(0)
     expect(page.get_by_text("mf (traditional): parameters", exact=True)).to_have_count(0)
     page.get_by_text("mf-ips (causal): parameters", exact=True).wait_for()
-    for label in ("epochs", "patience"):
+    for label in ("Max epochs (epochs)", "Early-stopping patience (patience)"):
         set_number(page, label, EPOCHS)
     _shot(page, "2_ready")
     click_button(page, "Start training")

@@ -65,7 +65,9 @@ def test_train_cancel_resume_restart(app_server, page):
     expect(selectbox(page, "Dataset")).to_have_value("events")
     _add_model(page, "sasrec-ips (causal)")
     # enough epochs (no early stop) that the Cancel click lands while it runs; still a short run
-    for label, value in (("epochs", EPOCHS), ("patience", EPOCHS), ("hidden", 16), ("n_layers", 1), ("max_len", 10)):
+    for label, value in (("Max epochs (epochs)", EPOCHS), ("Early-stopping patience (patience)", EPOCHS),
+                         ("Hidden width (hidden)", 16), ("Transformer layers (n_layers)", 1),
+                         ("History length (max_len)", 10)):
         set_number(page, label, value)
     set_number(page, "Seed", 3)
     click_button(page, "Start training")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from causalrec_core.models.param_help import MODEL_PARAM_HELP, PARAM_HELP, describe_param
+from causalrec_core.models.param_help import MODEL_PARAM_HELP, PARAM_HELP, PARAM_LABELS, describe_param, param_label
 from causalrec_core.models.registry import list_models
 
 
 def test_every_parameter_of_every_model_is_described():
     missing = sorted({f"{m['name']}.{p}" for m in list_models() for p in m["params"] if p not in PARAM_HELP})
     assert not missing, f"no PARAM_HELP entry for: {missing}"
+
+
+def test_every_parameter_has_a_readable_label_with_its_own_name():
+    names = {p for m in list_models() for p in m["params"]}
+    assert not sorted(names - set(PARAM_LABELS)), "no PARAM_LABELS entry"
+    labels = [PARAM_LABELS[n] for n in names]
+    assert len(set(labels)) == len(labels)  # two parameters never share a label
+    assert param_label("dim") == "Vector size (dim)"
+    assert param_label("no_such_parameter") == "no_such_parameter"
 
 
 def test_help_is_one_plain_sentence():

@@ -308,7 +308,7 @@ def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeyp
                   and "data" in df.value["setting"].tolist()).set_index("setting")["value"]
     assert config["data"] == "biased.csv + random.csv" and config["positive"] == "rating > 3"
     assert config["randomised sample"] == "5% of the test, left out of the test"
-    assert config["dim (trained with)"] and "/projects/" not in " ".join(config.tolist())  # no internal paths
+    assert config["Vector size (dim), trained with"] and "/projects/" not in " ".join(config.tolist())  # no internal paths
     pos = metrics.loc["NDCG@5 (users with a positive)"]
     assert pos["95% CI low"] <= pos["value"] <= pos["95% CI high"] and "with a positive test item" in pos[
         "what it measures"]
@@ -383,3 +383,20 @@ def test_tuning_frame_lists_the_settings_best_first():
                                       {"params": {}, "score": None}]})
     assert frame["setting"].tolist() == ["dim=16", "dim=4", "(defaults)"]
     assert tv.tuning_frame({}).empty
+
+
+def test_runs_table_names_the_dataset_and_a_deleted_one(workspace):
+    at = _train_page()
+    at.run()  # the first start creates the sample project
+    store, project, dataset = _project(workspace)
+    kept = store.create_run(project.id, "on the sample", "popularity",
+                            {"params": {}, "data": {"source": "dataset", "dataset_id": dataset.id}}, seed=0)
+    gone = store.create_run(project.id, "on a deleted one", "popularity",
+                            {"params": {}, "data": {"source": "dataset", "dataset_id": 987654}}, seed=0)
+    for run in (kept, gone):
+        store.update_run(run.id, status="completed")
+    at.run()
+    assert not at.exception, at.exception
+    table = _runs_table(at).set_index("run")
+    assert table.loc["on the sample", "data"] == dataset.name
+    assert table.loc["on a deleted one", "data"] == "dataset 987654 (deleted)"
