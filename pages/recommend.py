@@ -163,7 +163,7 @@ st.subheader(md(f"Top {len(table)} for {who}"))
 if notes:  # what every row's explanation shares, said once
     st.caption(md(("For every row: " if len(table) > 1 else "") + " ".join(notes)))
 st.dataframe(table, hide_index=True, width="stretch", key="rec_table",
-             column_config={"score": st.column_config.NumberColumn(format="%.4g"),
+             column_config={"score": st.column_config.NumberColumn(format=tv.score_format(table["score"])),
                             "why": st.column_config.TextColumn("why (computed from the model)", width="large")})
 if cold:  # the fallback's scores, said from what they are (the note above the table)
     what, debiased = cold_scores_text(model, data, recs)

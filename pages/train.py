@@ -12,11 +12,12 @@ import streamlit as st
 
 from causalrec_core.errors import ParameterError
 from causalrec_core.models.base import DEVICES
+from causalrec_core.models.requirements import data_problems, log_offers
 from causalrec_core.train import jobs
 from ui import train_view as tv
 from ui.common import dataset_picker, flash, md, user_errors
 from ui.rating_upload import rating_data_picker
-from ui.state import get_state, get_store
+from ui.state import get_state, get_store, sticky
 
 store = get_store()
 state = get_state()
@@ -54,7 +55,7 @@ st.caption(md(f"Project: {project.name}. Every run trains in a separate worker p
 # ---------------------------------------------------------------------------------------------- new runs
 st.subheader("New training runs")
 SOURCES = {"log": "a behaviour log of this project", "ratings": "rating files (biased train, randomised test)"}
-source = st.radio("Train on", list(SOURCES), format_func=SOURCES.get, key="train_source", horizontal=True,
+source = st.radio("Train on", list(SOURCES), format_func=SOURCES.get, **sticky("train_source"), horizontal=True,
                   help="Behaviour logs train the top-k recommenders (popularity, item-kNN, SASRec, uplift, TextMF). "
                        "Rating files — ratings users chose to give plus ratings of randomly assigned items, as in "
                        "Coat or Yahoo! R3 — train the rating models, including the debiased MF-IPS / DR-JL family.")
@@ -83,9 +84,10 @@ if data_spec is not None:
     info = {m["name"]: m for m in models}
     names = list(info)
     st.caption(md(intro))
+    models_key = "train_models" if kind == "log" else "train_models_rating"
     chosen = st.multiselect(
-        "Models", names, default=[n for n in (("popularity",) if kind == "log" else ("mf", "mf-ips")) if n in names],
-        key="train_models" if kind == "log" else "train_models_rating",
+        "Models", names, **sticky(models_key, default=[n for n in (("popularity",) if kind == "log" else
+                                                             ("mf", "mf-ips")) if n in names]),
         format_func=lambda n: f"{n} ({tv.tag(info[n])})",
         help="Causal models correct for the selection bias of the data (exposure or rating propensities, uplift); "
              "traditional ones learn from the observed behaviour as it is.")
@@ -97,19 +99,21 @@ if data_spec is not None:
             st.caption(md(m["description"]))
             params[name], bad = tv.param_widgets(m, "train_param")
             problems += bad or tv.check_params(name, params[name])
+            if kind == "log":  # a model the log cannot feed is refused here, not in its worker
+                problems += data_problems(name, params[name], log_offers(ds), ds.name)
     dev = tv.detected_device()
     c1, c2, c3 = st.columns([1, 1, 2])
-    seed = int(c1.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="train_seed",
+    seed = int(c1.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, **sticky("train_seed", value=0),
                                help="Seeds every random step of training; on the CPU the same seed gives the "
                                     "same results."))
-    device = c2.selectbox("Device", list(DEVICES), key="train_device",
+    device = c2.selectbox("Device", list(DEVICES), **sticky("train_device"),
                           help="auto: a CUDA GPU when one is present, else the CPU. The non-neural models "
                                "(popularity, item-knn) always run on the CPU.")
     c2.caption(md(f"Detected: {dev['name']}."))
-    run_name = c3.text_input("Run name (optional)", key="train_run_name", max_chars=80,
+    run_name = c3.text_input("Run name (optional)", **sticky("train_run_name"), max_chars=80,
                              help="Empty: '<model> #n'. With several models, the model is added to the name.")
     tune = st.checkbox(
-        "Tune first: choose the parameters on the validation slice", key="train_tune",
+        "Tune first: choose the parameters on the validation slice", **sticky("train_tune"),
         help="Before the run, each model tries a small grid of its main parameters (e.g. dim, lr, weight_decay) on "
              "the validation part carved from the training data — never the test — and trains the best one. "
              "Parameters you changed from their defaults above keep your values and are not searched; the chosen "
@@ -119,7 +123,8 @@ if data_spec is not None:
     for p in problems:
         st.error(md(p))
     if problems:
-        st.caption("Correct the parameter values above to start training.")
+        st.caption("Correct the parameter values above (or leave out the models the data cannot feed) to start "
+                   "training.")
     if st.button("Start training", key="train_start", type="primary", disabled=not chosen or bool(problems)):
         started = []
         with user_errors("Starting the training runs"):
@@ -176,11 +181,11 @@ def _run_action_button(slot, run, action: str) -> None:
 def _show_run(run, progress: dict | None, data_name: str) -> None:
     st.markdown(f"**{md(run.name)}** · {md(run.model)} ({'causal' if causal.get(run.model) else 'traditional'}) · "
                 f"{md(tv.STATUS_ICONS.get(run.status, run.status))} · seed {run.seed} · device "
-                f"{md(run.device or 'not chosen yet')} · created {md(run.created_at[:19].replace('T', ' '))}")
+                f"{md(tv.device_text(run))} · created {md(run.created_at[:19].replace('T', ' '))}")
     if run.status in tv.ACTIVE:
         frac, text = tv.progress_state(run, progress, epochs_expected=torch_model.get(run.model, True))
         st.progress(frac, text=md(text))
-    actions = [a for a, ok in (("cancel", run.status in tv.ACTIVE), ("resume", run.status in ("cancelled", "failed")),
+    actions = [a for a, ok in (("cancel", run.status in tv.ACTIVE), ("resume", jobs.can_resume(run)),
                                ("delete", run.status in tv.TERMINAL)) if ok]
     slots = dict(zip(actions, st.columns([1] * len(actions) + [6 - len(actions)])[:len(actions)], strict=True))
     for action in ("cancel", "resume"):
@@ -205,6 +210,9 @@ def _show_run(run, progress: dict | None, data_name: str) -> None:
 
     if run.status == "failed":
         st.error(md(f"The run failed: {tv.error_text(run.error)}"))
+        if not jobs.can_resume(run):
+            st.caption("It failed on its data or parameters, so a resume would fail the same way: start a new run "
+                       "with other settings (the failed run can be deleted).")
         with st.expander("Last lines of the worker log (technical details)", expanded=False):
             st.code(tv.log_without_traceback(jobs.tail_log(run, 40)) or "(the log is empty)", language=None)
     elif run.status == "cancelled":
@@ -301,7 +309,7 @@ def runs_panel() -> None:
             continue
         cols = "" if len(groups) == 1 else (" (ratings)" if kind == "rating" else " (logs)")
         st.caption(md(f"Test columns{cols}: computed on {tv.split_text(done)}, on each run's own data (see the data "
-                      "column; the number of test users is in each run's details below); empty until a run completes."))
+                      "column; the number of test users is in each run's details below); None until a run completes."))
     if active:
         st.caption(f"Refreshing every {REFRESH_S:g} s while {len(active)} run(s) are queued or running.")
     ids = [r.id for r in sorted(runs, key=lambda r: r.id, reverse=True)]

@@ -9,6 +9,13 @@ import plotly.graph_objects as go
 from causalrec_core.data.schema import CANONICAL_EVENTS, FUNNEL
 
 
+def plot_text(text: object) -> str:
+    """``text`` for a Plotly label, shown as written: Plotly renders a few HTML tags (``<b>``, ``<a>``,
+    ``<br>`` …) in titles, ticks and legends, so a user's ``<b>run</b>`` must be escaped (the rest of
+    the page shows it literally)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def funnel_steps(profile: dict) -> list[str]:
     """The funnel steps in funnel order (view → … → purchase).
 
@@ -42,12 +49,12 @@ def funnel(profile: dict) -> go.Figure:
     counts = [events[s] for s in steps]
     first = events[steps[0]] if steps else 0
     labels = [
-        f"{s}: {events[s]:,} events" + ("" if i == 0 or profile['funnel'][s] is None
-                                        else f" ({profile['funnel'][s]:.1%} of {steps[i - 1]}"
-                                             + (f", {events[s] / first:.1%} of {steps[0]})" if i >= 2 else ")"))
+        plot_text(s) + f": {events[s]:,} events" + ("" if i == 0 or profile['funnel'][s] is None
+                                        else f" ({profile['funnel'][s]:.1%} of {plot_text(steps[i - 1])}"
+                                             + (f", {events[s] / first:.1%} of {plot_text(steps[0])})" if i >= 2 else ")"))
         for i, s in enumerate(steps)
     ]
-    fig = go.Figure(go.Funnel(y=steps, x=counts, text=labels, textinfo="text",
+    fig = go.Figure(go.Funnel(y=[plot_text(x) for x in steps], x=counts, text=labels, textinfo="text",
                               hovertemplate="%{y}: %{x:,} events<extra></extra>"))
     fig.update_layout(title="Funnel: events per step (rates: of the previous step, and of the first step; steps "
                             "need not be sequential, so a rate can exceed 100%)",
@@ -58,6 +65,8 @@ def funnel(profile: dict) -> go.Figure:
 def events_over_time(profile: dict) -> go.Figure:
     eot = profile["events_over_time"]
     df = pd.DataFrame(eot["rows"])
+    if "event" in df.columns:
+        df["event"] = df["event"].map(plot_text)
     fig = px.line(df, x="period", y="events", color="event", markers=len(df) < 200,
                   title=f"Events per {eot['unit']} (UTC)")
     fig.update_layout(margin=dict(l=10, r=10, t=50, b=10), height=340, legend_title_text="event")
@@ -121,7 +130,7 @@ def forest_plot(results: list[dict], label: str, outcome: str, truth_ate: float 
                                  line=dict(color="green", dash="dash")))
         fig.add_vline(x=truth_ate, line_dash="dash", line_color="green")
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(xaxis_title=f"{label} (difference in P({outcome}=1))", yaxis_title="estimator",
+    fig.update_layout(xaxis_title=plot_text(f"{label} (difference in P({outcome}=1))"), yaxis_title="estimator",
                       height=170 + 60 * len(results), margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
     return fig
@@ -152,7 +161,7 @@ def propensity_overlap(histogram: pd.DataFrame, *, source: str, trim: float, n_t
 
 def covariate_balance(balance: pd.DataFrame, threshold: float = 0.1) -> go.Figure:
     """|SMD| of each covariate before and after inverse-propensity weighting, with the threshold line."""
-    names = [str(i) for i in balance.index]
+    names = [plot_text(i) for i in balance.index]
     traces = [go.Scatter(x=balance["smd"].abs(), y=names, mode="markers", name="before weighting",
                          marker=dict(symbol="circle-open", size=11))]
     if "smd_weighted" in balance.columns:
@@ -168,16 +177,17 @@ def covariate_balance(balance: pd.DataFrame, threshold: float = 0.1) -> go.Figur
 
 def segment_effects(by_segment: pd.DataFrame, label: str, truth: dict[str, float] | None = None) -> go.Figure:
     """Estimated ATE per segment (bars with 95% intervals), with the true per-segment ATE beside it."""
-    seg = by_segment["segment"].astype(str)
+    raw = by_segment["segment"].astype(str)
+    seg = raw.map(plot_text)
     traces = [go.Bar(x=seg, y=by_segment["mean"], name="estimate (95% CI)",
                      error_y={"type": "data", "symmetric": False,
                               "array": by_segment["ci_high"] - by_segment["mean"],
                               "arrayminus": by_segment["mean"] - by_segment["ci_low"]})]
     if truth:
-        traces.append(go.Bar(x=seg, y=[truth.get(s) for s in seg], name="true ATE (simulator)",
+        traces.append(go.Bar(x=seg, y=[truth.get(s) for s in raw], name="true ATE (simulator)",
                              marker_color="green", opacity=0.7))
     fig = go.Figure(traces)
-    fig.update_layout(barmode="group", title=label, xaxis_title="segment", yaxis_title="ATE in the segment",
+    fig.update_layout(barmode="group", title=plot_text(label), xaxis_title="segment", yaxis_title="ATE in the segment",
                       height=360, margin=_EFFECT_MARGIN)
     return fig
 

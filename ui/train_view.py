@@ -17,6 +17,8 @@ import streamlit as st
 from causalrec_core.errors import ParameterError
 from causalrec_core.models.param_check import check_params as param_checks
 from causalrec_core.models.param_help import describe_param, param_label
+from ui.charts import plot_text
+from ui.state import sticky
 
 ACTIVE = ("queued", "running")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -152,25 +154,25 @@ def param_widgets(model: dict, key_prefix: str) -> tuple[dict, list[str]]:
         label = param_label(name)
         choices = param_choices(model["name"], name) if isinstance(default, str) else None
         if choices and default in choices:
-            params[name] = box.selectbox(label, list(choices), index=list(choices).index(default), key=key,
-                                         help=help_text)
+            params[name] = box.selectbox(label, list(choices), help=help_text,
+                                         **sticky(key, index=list(choices).index(default)))
         elif name in LIST_PARAMS and (default is None or isinstance(default, (list, tuple))):
-            text = box.text_input(label, value=", ".join(map(str, default or ())), key=key,
-                                  help=help_text + " Names separated by commas; leave empty for none.")
+            text = box.text_input(label, help=help_text + " Names separated by commas; leave empty for none.",
+                                  **sticky(key, value=", ".join(map(str, default or ()))))
             names = [t.strip() for t in text.split(",") if t.strip()]
             params[name] = names or None
         elif isinstance(default, bool):
-            params[name] = box.checkbox(label, value=default, key=key, help=help_text)
+            params[name] = box.checkbox(label, help=help_text, **sticky(key, value=default))
         elif isinstance(default, int):
-            params[name] = int(box.number_input(label, value=default, step=1, key=key, help=help_text))
+            params[name] = int(box.number_input(label, step=1, help=help_text, **sticky(key, value=default)))
         elif isinstance(default, float):
-            params[name] = float(box.number_input(label, value=default, step=_step(default), format="%g", key=key,
-                                                  help=help_text))
+            params[name] = float(box.number_input(label, step=_step(default), format="%g", help=help_text,
+                                                  **sticky(key, value=default)))
         else:
             shown = "" if default is None else (", ".join(map(str, default)) if isinstance(default, tuple)
                                                 else str(default))
-            text = box.text_input(label, value=shown, key=key, help=help_text + (" Leave empty for none."
-                                                                             if default is None else ""))
+            text = box.text_input(label, help=help_text + (" Leave empty for none." if default is None else ""),
+                                  **sticky(key, value=shown))
             try:
                 params[name] = _parse_text(name, text, default)
             except ParameterError as err:
@@ -214,6 +216,24 @@ def epoch_text(run: Any, progress: dict | None) -> str:
     return "—"
 
 
+def score_format(values: Any, digits: int = 4) -> str:
+    """A printf format giving every value of a score column the same decimals: ``digits`` significant
+    digits for the largest magnitude (so 0.3561, 0.2710, 0.2700 — not 0.3561, 0.271, 0.27)."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return "%.4f"
+    decimals = digits - 1 - int(math.floor(math.log10(float(v.max()))))
+    return f"%.{min(max(decimals, 0), 8)}f"
+
+
+def device_text(run: Any) -> str:
+    """The device a run trains on; 'auto' until its worker has chosen one."""
+    if run.device in (None, "", "auto"):
+        return "auto (chosen when it starts)" if run.status in ACTIVE else "auto (never chose one)"
+    return str(run.device)
+
+
 def runs_frame(runs: list, progress: dict[int, dict | None], causal: dict[str, bool],
                data_names: dict[int, str] | None = None) -> pd.DataFrame:
     """The runs table: one row per run, newest first; metric columns of the runs' kind of data
@@ -227,7 +247,7 @@ def runs_frame(runs: list, progress: dict[int, dict | None], causal: dict[str, b
         row = {"run": run.name, **({"data": data_names.get(run.id, "")} if data_names is not None else {}),
                "model": run.model,
                "causal?": "causal" if causal.get(run.model) else "traditional",
-               "status": STATUS_ICONS.get(run.status, run.status), "device": run.device or "—",
+               "status": STATUS_ICONS.get(run.status, run.status), "device": device_text(run),
                "epoch": epoch_text(run, prog), "best validation": best_validation(prog)}
         for k in metric_keys:
             v = run.metrics.get(k)
@@ -573,6 +593,7 @@ def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10", 
     if not done:
         return None
     fig = go.Figure()
+    names = [r.name for r in done]  # a name two runs share gets the run id, so no two rows merge
     for flag, colour in ((False, "#1f77b4"), (True, "#d62728")):
         sel = [r for r in done if bool(causal.get(r.model)) == flag]
         if not sel:
@@ -580,12 +601,13 @@ def comparison_chart(runs: list, causal: dict[str, bool], key: str = "ndcg@10", 
         vals = [float(r.metrics[key]) for r in sel]
         ci = [(r.metrics.get("ci95") or {}).get(key) or [v, v] for r, v in zip(sel, vals, strict=True)]
         fig.add_trace(go.Scatter(
-            x=vals, y=[r.name for r in sel], mode="markers", name="causal" if flag else "traditional",
+            x=vals, y=[plot_text(f"{r.name} (run {r.id})" if names.count(r.name) > 1 else r.name) for r in sel],
+            mode="markers", name="causal" if flag else "traditional",
             marker={"color": colour, "size": 10},
             error_x={"type": "data", "symmetric": False, "array": [c[1] - v for c, v in zip(ci, vals, strict=True)],
                      "arrayminus": [v - c[0] for c, v in zip(ci, vals, strict=True)]}))
     label = METRIC_NAMES.get(key, key)
-    same = f" — runs on the same data as '{like.name}'" if like is not None else ""
+    same = f" — runs on the same data as '{plot_text(like.name)}'" if like is not None else ""
     fig.update_layout(title=f"Test {label} with 95% bootstrap intervals{same}", xaxis_title=f"test {label}",
                       yaxis_title="run",
                       height=120 + 40 * len(done), margin={"t": 40, "b": 40, "l": 10, "r": 10})

@@ -169,9 +169,9 @@ def _popularity_text(model: Any, data: RecData, pop: np.ndarray, i: int) -> str:
     if weighted:
         w = np.asarray(model.scores_, dtype=np.float64)
         return (f"{plural(round(w[i], 1), 'time-weighted training positive')} (half-life "
-                f"{model.half_life_days:g} days), #{_pop_rank(w, i)} of {plural(len(w), 'item')}")
-    return (f"{plural(pop[i], 'training positive')}{_positive_rule(data)}, #{_pop_rank(pop, i)} of "
-            f"{plural(len(pop), 'item')} by popularity")
+                f"{model.half_life_days:g} days), #{_pop_rank(w, i)} of the model's {plural(len(w), 'catalogue item')}")
+    return (f"{plural(pop[i], 'training positive')}{_positive_rule(data)}, #{_pop_rank(pop, i)} of the "
+            f"model's {plural(len(pop), 'catalogue item')} by popularity")
 
 
 def _yours(data: RecData, rating_of: dict, j: int) -> str:

@@ -331,8 +331,8 @@ class ExposurePropensity(ParamsMixin):
             raise ParameterError(f"data must be a RecData; got {type(data).__name__}.")
         exp = data.exposures
         if exp is None or len(exp) == 0:
-            raise DataError("learning exposure propensities needs logged exposures (data.exposures: which items "
-                            "were shown to whom); this dataset has none.")
+            raise DataError("learning exposure propensities needs logged exposures (which items were shown to "
+                            "whom: 'exposure' events or an 'exposed' column in the log); this dataset has none.")
         ucov, icov, source = covariate_tables(data)
         self.covariate_source_ = source
         self._plan(ucov, icov)

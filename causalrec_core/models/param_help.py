@@ -127,7 +127,7 @@ PARAM_LABELS: dict[str, str] = {
     "lr": "Learning rate", "weight_decay": "Weight decay (L2)", "dim": "Vector size",
     "bias": "User and item biases", "use_features": "Use side features", "objective": "Objective",
     "propensity": "Propensity source", "propensity_features": "Propensity features",
-    "clip": "Propensity clipping (low, high)", "clip_min": "Smallest propensity kept",
+    "clip": "Propensity clip range (low, high)", "clip_min": "Smallest propensity kept",
     "eta": "Popularity-bias strength", "sample_ratio": "Unobserved pairs per observed one",
     "imputation_weight_decay": "Imputation model weight decay", "hidden": "Hidden width",
     "n_layers": "Transformer layers", "n_heads": "Attention heads", "max_len": "History length",

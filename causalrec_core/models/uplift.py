@@ -135,8 +135,8 @@ class UpliftRecommender(TorchRecommender):
     def _setup(self, data: RecData, torch: Any, device: Any) -> None:
         exp = data.exposures
         if exp is None or len(exp) == 0:
-            raise DataError("The uplift model needs logged exposures (data.exposures: which candidate items were "
-                            "shown to whom, and what they bought); this dataset has none.")
+            raise DataError("The uplift model needs logged exposures (which candidate items were shown to whom: "
+                            "'exposure' events or an 'exposed' column in the log); this dataset has none.")
         for nm in ("dim", "hidden"):
             v = getattr(self, nm)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:

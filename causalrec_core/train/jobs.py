@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from causalrec_core.errors import ParameterError, StoreError, out_of_range
+from causalrec_core.errors import DataError, ParameterError, StoreError, out_of_range
 from causalrec_core.models.base import DEVICES
 from causalrec_core.store.atomic import atomic_write_json
 from causalrec_core.train.worker import CANCEL_NAME, JOB_NAME, LOG_NAME, PROGRESS_NAME, tail
@@ -88,7 +88,7 @@ def start_run(store: Any, project_id: int, model: str, *, data: dict, params: di
     params = dict(params or {})
     from causalrec_core.models.param_check import require_valid_params
 
-    make_model(model, **params)  # unknown model or parameter -> ParameterError before anything is recorded
+    effective = make_model(model, **params).get_params()  # unknown model / parameter -> ParameterError now
     require_valid_params(model, params)  # and so does a value out of its range
     if device not in DEVICES:
         from causalrec_core.errors import invalid_choice
@@ -102,7 +102,12 @@ def start_run(store: Any, project_id: int, model: str, *, data: dict, params: di
         raise ParameterError(f"data must be a data spec dict with a 'source'; got {data!r}.")
     spec = dict(data)
     if spec["source"] == "dataset":
-        store.get_dataset(int(spec["dataset_id"]))  # unknown dataset -> StoreError now
+        from causalrec_core.models.requirements import data_problems, log_offers
+
+        info = store.get_dataset(int(spec["dataset_id"]))  # unknown dataset -> StoreError now
+        problems = data_problems(model, effective, log_offers(info), info.name)
+        if problems:  # a run that would fail in its worker is not started
+            raise DataError(" ".join(problems))
         spec["store"] = str(store.root)
     existing = store.list_runs(project_id)
     run_name = name or f"{model} #{len(existing) + 1}"
@@ -129,11 +134,27 @@ def cancel_run(store: Any, run_id: int) -> Any:
     return store.get_run(run_id)
 
 
+#: a run that failed with one of these failed on its data or parameters: a resume would fail the same way
+DETERMINISTIC_FAILURES = ("DataError:", "ParameterError:")
+
+
+def can_resume(run: Any) -> bool:
+    """True for a cancelled run, and for a failed one unless it failed on its data or parameters
+    (:data:`DETERMINISTIC_FAILURES`: the same job would fail again); a crash, a killed worker or an
+    unexpected error can be resumed."""
+    if run.status == "cancelled":
+        return True
+    return run.status == "failed" and not str(run.error or "").startswith(DETERMINISTIC_FAILURES)
+
+
 def resume_run(store: Any, run_id: int) -> Any:
     """Restart a cancelled or failed run from its last checkpoint, in a new worker."""
     run = store.get_run(run_id)
     if run.status in ("queued", "running") and is_alive(run.pid):
         raise StoreError(f"run {run_id} is still {run.status!r}; cancel it before resuming.")
+    if run.status == "failed" and not can_resume(run):
+        raise StoreError(f"run {run_id} failed on its data or parameters ({str(run.error).splitlines()[0]}); "
+                         "resuming would fail the same way: start a new run with other settings.")
     job_path = run.run_dir / JOB_NAME
     if not job_path.is_file():
         raise StoreError(f"run {run_id} has no {JOB_NAME} in {str(run.run_dir)!r}: it cannot be resumed.")

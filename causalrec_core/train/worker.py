@@ -64,6 +64,10 @@ class ProgressWriter:
             spe = max(int(ev.get("steps_per_epoch") or 1), 1)
             x = (ev["epoch"] - 1) + min(ev["step"] / spe, 1.0)
             steps = self.state["steps"]
+            if steps and x < steps[-1][0]:
+                # a resumed run redoes the epoch it was cancelled in: the points of that discarded,
+                # unfinished attempt go, so the curve never runs back over itself
+                steps[:] = [s for s in steps if s[0] <= ev["epoch"] - 1]
             steps.append([round(x, 4), float(ev["loss"])])
             if len(steps) > MAX_STEP_POINTS:
                 del steps[::2]

@@ -89,8 +89,8 @@ def test_popularity_counts_and_cold_user():
     texts = explain_recommendations(model, data, "nobody", recs)
     # items 0, 1 and 3 have 3, 4 and 3 positives: item 1 first
     assert recs["item_id"].tolist()[0] == "i1"
-    assert texts[0] == "4 training positives, #1 of 7 items by popularity."
-    assert texts[1].startswith("3 training positives, #2 of 7 items")
+    assert texts[0] == "4 training positives, #1 of the model's 7 catalogue items by popularity."
+    assert texts[1].startswith("3 training positives, #2 of the model's 7 catalogue items")
     assert explanation_notes(model, data, "nobody", recs) == [
         "User 'nobody' has no training history the model learned from, so every item is ranked by the cold-start "
         "fallback: the scores are numbers of training positives."]
@@ -312,7 +312,7 @@ def test_popularity_and_knn_on_ratings_speak_of_ratings():
     data = _rating_data()
     pop = make_model("popularity").fit(data)
     (text,) = explain_recommendations(pop, data, "u0", pop.recommend("u0", k=1))
-    assert text.startswith("1 training positive (ratings > 3), #1 of 6 items by popularity")
+    assert text.startswith("1 training positive (ratings > 3), #1 of the model's 6 catalogue items by popularity")
     # u1 also liked i0: i3 and i5 (u1's other liked items) are neighbours of u0's i0
     tr = data.train
     more = Interactions(user=np.r_[tr.user, 1], item=np.r_[tr.item, 0], value=np.r_[tr.value, 5.0], n_users=4,

@@ -130,3 +130,64 @@ def test_a_tuned_run_records_the_choice(setup):
     assert prog["tuning"]["n_configs"] == len(grid_configs(grid)) == prog["tuning"]["config"]
     with pytest.raises(ParameterError, match="tune"):
         jobs.start_run(store, pid, "mf", data=spec, tune="yes")
+
+
+def test_resumed_curve_drops_the_discarded_partial_epoch(tmp_path):
+    from causalrec_core.train.worker import ProgressWriter
+
+    def step(writer, epoch, step_no, loss):
+        writer({"event": "step", "epoch": epoch, "step": step_no, "steps_per_epoch": 10, "loss": loss})
+
+    first = ProgressWriter(tmp_path)
+    for n in (2, 5, 10):  # epoch 1 completes
+        step(first, 1, n, 1.0)
+    for n in (3, 8):  # epoch 2 is cancelled at step 8 of 10
+        step(first, 2, n, 0.5)
+    resumed = ProgressWriter(tmp_path)  # resume restarts epoch 2 from the end of epoch 1
+    assert [s[0] for s in resumed.state["steps"]] == [0.2, 0.5, 1.0, 1.3, 1.8]
+    step(resumed, 2, 2, 0.4)
+    step(resumed, 2, 6, 0.3)
+    xs = [s[0] for s in json.loads((tmp_path / "progress.json").read_text())["steps"]]
+    assert xs == [0.2, 0.5, 1.0, 1.2, 1.6]  # never runs back over itself
+    assert xs == sorted(xs)
+
+
+def test_a_run_the_log_cannot_feed_is_refused_before_it_starts(tmp_path):
+    from causalrec_core.errors import DataError
+    from causalrec_core.models.requirements import data_problems, log_offers
+
+    store = ProjectStore(tmp_path / "ws")
+    project = store.create_project("no exposures")
+    csv = tmp_path / "log.csv"
+    csv.write_text("user,item,event,timestamp\n" + "".join(
+        f"u{u},i{(u * 3 + k) % 7},{'purchase' if k % 3 == 0 else 'view'},2024-01-{1 + k:02d}\n"
+        for u in range(8) for k in range(6)))
+    from causalrec_core.data.importer import import_dataset
+
+    info = import_dataset(store, project.id, "no exposures", csv,
+                          {"user": "user", "item": "item", "event": "event", "timestamp": "timestamp"})
+    assert log_offers(info) == {"exposures": False, "propensity": False}
+    spec = {"source": "dataset", "dataset_id": info.id}
+    with pytest.raises(DataError, match="uplift needs logged exposures .*'no exposures' has none"):
+        jobs.start_run(store, project.id, "uplift", data=spec)
+    with pytest.raises(DataError, match="propensity = logged needs logged exposure propensities"):
+        jobs.start_run(store, project.id, "sasrec-ips", data=spec, params={"propensity": "logged"})
+    assert store.list_runs(project.id) == []  # nothing recorded, no worker started
+    offers = {"exposures": True, "propensity": True}
+    assert data_problems("uplift", {"propensity": "logged"}, offers, "x") == []
+    assert data_problems("sasrec-ips", {"propensity": "graph"}, {"exposures": False}, "x")[0].startswith(
+        "sasrec-ips: propensity = graph learns P(exposed | covariates)")
+
+
+def test_a_run_failed_on_its_data_is_not_offered_a_resume(setup):
+    store, pid, spec = setup
+    run = store.create_run(pid, "doomed", "mf", {"params": {}, "data": spec}, seed=0)
+    (run.run_dir / jobs.JOB_NAME).write_text(json.dumps({"run_id": run.id}))
+    failed = store.update_run(run.id, status="failed", error="DataError: the log has no exposures\n--- last log lines ---")
+    assert not jobs.can_resume(failed)
+    with pytest.raises(StoreError, match="failed on its data or parameters .*DataError: the log has no exposures"):
+        jobs.resume_run(store, run.id)
+    crashed = store.update_run(run.id, error="RuntimeError: CUDA out of memory")
+    assert jobs.can_resume(crashed)  # an unexpected error or a killed worker can be resumed
+    other = store.create_run(pid, "cancelled", "mf", {"params": {}, "data": spec}, seed=0)
+    assert jobs.can_resume(store.update_run(other.id, status="cancelled"))

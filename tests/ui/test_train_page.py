@@ -196,7 +196,9 @@ def test_a_failed_run_shows_a_readable_error_without_traceback(workspace):
     logs = [c.value for c in at.code]
     assert logs and not any("Traceback" in c or 'File "' in c for c in logs), logs
     assert any("gone.csv" in c for c in logs)
-    assert {"Resume", "Delete"} <= _buttons(at) and "Cancel" not in _buttons(at)
+    # it failed on its data: a resume would fail the same way, so a new run is suggested instead
+    assert "Delete" in _buttons(at) and not {"Resume", "Cancel"} & _buttons(at)
+    assert any(c.value.startswith("It failed on its data or parameters") for c in at.caption)
 
 
 def test_log_without_traceback_keeps_the_error_line():
@@ -400,3 +402,48 @@ def test_runs_table_names_the_dataset_and_a_deleted_one(workspace):
     table = _runs_table(at).set_index("run")
     assert table.loc["on the sample", "data"] == dataset.name
     assert table.loc["on a deleted one", "data"] == "dataset 987654 (deleted)"
+
+
+def test_the_form_survives_a_visit_to_another_page(workspace):
+    at = _train_page()
+    at.multiselect(key="train_models").select("sasrec").run()
+    at.number_input(key="train_param_sasrec_epochs").set_value(3).run()
+    at.number_input(key="train_seed").set_value(7).run()
+    at.checkbox(key="train_tune").check().run()
+    at.switch_page("pages/data.py")
+    at.run()
+    assert not at.exception, at.exception
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="train_models").value == ["popularity", "sasrec"]
+    assert at.number_input(key="train_param_sasrec_epochs").value == 3
+    assert at.number_input(key="train_seed").value == 7
+    assert at.checkbox(key="train_tune").value is True
+    assert not at.warning, [w.value for w in at.warning]  # no "value set twice" warning from Streamlit
+    # a model taken out and put back keeps its edited values too
+    at.multiselect(key="train_models").unselect("sasrec").run()
+    at.multiselect(key="train_models").select("sasrec").run()
+    assert at.number_input(key="train_param_sasrec_epochs").value == 3
+
+
+def test_a_model_the_log_cannot_feed_is_refused_on_the_page(workspace, tmp_path):
+    from causalrec_core.data.importer import import_dataset
+
+    at = _train_page()
+    store, project, _ = _project(workspace)
+    csv = tmp_path / "log.csv"
+    csv.write_text("user,item,event,timestamp\n" + "".join(
+        f"u{u},i{(u * 3 + k) % 7},{'purchase' if k % 3 == 0 else 'view'},2024-01-{1 + k:02d}\n"
+        for u in range(8) for k in range(6)))
+    info = import_dataset(store, project.id, "no exposures", csv,
+                          {"user": "user", "item": "item", "event": "event", "timestamp": "timestamp"})
+    at.run()
+    at.selectbox(key="train_dataset").set_value(info.id).run()
+    at.multiselect(key="train_models").select("uplift").run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("uplift needs logged exposures") and "'no exposures' has none" in e for e in errors), errors
+    assert at.button(key="train_start").disabled
+    at.multiselect(key="train_models").unselect("uplift").run()
+    assert not at.button(key="train_start").disabled

@@ -1,0 +1,49 @@
+"""Plotly figures show users' strings as written (Plotly renders a few HTML tags in labels); small view helpers."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pandas as pd
+
+from ui import train_view as tv
+from ui.charts import plot_text, segment_effects
+
+
+def test_plot_text_escapes_the_tags_plotly_would_render():
+    assert plot_text("<b>bold</b> & co") == "&lt;b&gt;bold&lt;/b&gt; &amp; co"
+    assert plot_text(3) == "3"
+
+
+def _run(i, name, model="m"):
+    return SimpleNamespace(id=i, status="completed", metrics={"ndcg@10": 0.1 * i}, name=name, model=model,
+                           config={"data": {"source": "dataset", "dataset_id": 1}})
+
+
+def test_comparison_chart_escapes_run_names_and_keeps_runs_that_share_a_name_apart():
+    runs = [_run(1, "<b>bold</b> run"), _run(2, "same"), _run(3, "same")]
+    fig = tv.comparison_chart(runs, {}, key="ndcg@10", like=runs[0])
+    ticks = [y for trace in fig.data for y in trace.y]
+    assert ticks == ["&lt;b&gt;bold&lt;/b&gt; run", "same (run 2)", "same (run 3)"]
+    assert "'&lt;b&gt;bold&lt;/b&gt; run'" in fig.layout.title.text
+
+
+def test_segment_chart_escapes_segment_names_but_finds_their_truth():
+    by = pd.DataFrame({"segment": ["<i>a</i>", "b"], "mean": [0.1, 0.2], "ci_low": [0.0, 0.1], "ci_high": [0.2, 0.3]})
+    fig = segment_effects(by, "ATE by <segment>", truth={"<i>a</i>": 0.15, "b": 0.25})
+    assert list(fig.data[0].x) == ["&lt;i&gt;a&lt;/i&gt;", "b"]
+    assert list(fig.data[1].y) == [0.15, 0.25]
+    assert fig.layout.title.text == "ATE by &lt;segment&gt;"
+
+
+def test_device_says_auto_is_not_a_device_yet():
+    assert tv.device_text(SimpleNamespace(device="auto", status="running")) == "auto (chosen when it starts)"
+    assert tv.device_text(SimpleNamespace(device="auto", status="failed")) == "auto (never chose one)"
+    assert tv.device_text(SimpleNamespace(device="cuda", status="running")) == "cuda"
+
+
+def test_score_format_gives_one_number_of_decimals_per_column():
+    assert tv.score_format([0.3561, 0.271, 0.27]) == "%.4f"
+    assert tv.score_format([1234.5, 3.0]) == "%.0f"
+    assert tv.score_format([0.00012, -0.00003]) == "%.7f"
+    assert tv.score_format([0.0, float("nan")]) == "%.4f"
