@@ -15,6 +15,7 @@ from causalrec_core.data.importer import import_dataset
 from causalrec_core.data.ingest import event_labels
 from causalrec_core.data.io import DELIMITERS, ENCODINGS, sniff
 from causalrec_core.data.mapping import canonical_event
+from causalrec_core.data.profile import readable_utc, top_shares
 from causalrec_core.data.schema import CANONICAL_EVENTS, ROLES
 from ui import charts
 from ui.common import dataset_picker, flash, md, user_errors
@@ -80,7 +81,7 @@ with st.expander("Import a behaviour log", expanded=not datasets):
             mkey = f"{fkey}_{enc}_{DELIM_NAMES.get(delim, delim)}_{header}".replace(" ", "-")
             detected = None
             with user_errors("Reading the file", names):
-                detected = detect(str(path), path.stem, tuple(sorted(overrides.items())))
+                detected = detect(str(path), uploaded.name, tuple(sorted(overrides.items())))
             if detected is not None:
                 fmt, prev, sugg = detected
                 st.caption(
@@ -183,7 +184,7 @@ m[4].metric("Sparsity", charts.short_percent(p["sparsity"]),
                  + (f" = {p['sparsity']:.6%}" if p["sparsity"] is not None else ""))
 m[5].metric("Days covered", f"{p['time_span_days']:.1f}", help=f"{p['time_min']} → {p['time_max']} (UTC)")
 st.caption(f"Time range (UTC): {p['time_min']} → {p['time_max']}. Source: {md(ds.source.get('file'))}; "
-           f"content hash {ds.content_hash[:16]}…; saved {ds.created_at}.")
+           f"content hash {ds.content_hash[:16]}…; saved {readable_utc(ds.created_at)}.")
 
 tab_f, tab_t, tab_pop, tab_u, tab_q = st.tabs(
     ["Funnel", "Over time", "Popularity long tail", "User activity", "Data quality & cleaning"])
@@ -208,8 +209,9 @@ with tab_pop:
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.popularity_long_tail(p), width="stretch", key="chart_tail")
     c2.plotly_chart(charts.lorenz(p), width="stretch", key="chart_lorenz")
-    st.caption("Share of all events held by the top 1% / 10% / 20% of items: "
-               + " / ".join(f"{v:.1%}" for v in p["top_share"].values())
+    shares = top_shares(p)  # by key: a stored profile's keys come back sorted (top_10pct, top_1pct, …)
+    st.caption("Share of all events held by the top " + " / ".join(f"{pct}%" for pct, _ in shares) + " of items: "
+               + " / ".join(f"{v:.1%}" for _, v in shares)
                + f". Gini coefficient of events per item: {p['gini_items']:.3f} (0 = uniform).")
 with tab_u:
     st.plotly_chart(charts.user_activity(p), width="stretch", key="chart_users")

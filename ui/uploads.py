@@ -39,9 +39,11 @@ def _prune(folder: Path, max_age_s: float = 2 * 86400) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def detect(path: str, digest_key: str, overrides: tuple) -> tuple[FileFormat, object, dict]:
-    """(format, preview frame, suggested mapping) of an uploaded file; cached on its content."""
-    fmt = sniff(path, **dict(overrides))
+def detect(path: str, name: str, overrides: tuple) -> tuple[FileFormat, object, dict]:
+    """(format, preview frame, suggested mapping) of an uploaded file; cached on its content (the
+    stored copy's path is its hash). ``name`` is the user's file name: its extension counts for the
+    format (a ``.json`` file is read as JSON lines)."""
+    fmt = sniff(path, name=name, **dict(overrides))
     df = preview(path, fmt)
     sugg = {role: (s.column, s.reason) for role, s in suggest_mapping(df).items()}
     return fmt, df, sugg

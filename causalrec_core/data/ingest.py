@@ -28,9 +28,19 @@ import pandas as pd
 from causalrec_core.data import features as feat
 from causalrec_core.data import profile as prof
 from causalrec_core.data.clean import CleaningOptions, report_entry, summarise
-from causalrec_core.data.io import FileFormat, RawSource, _first_line, file_sha256, normalise_column_names, sniff
+from causalrec_core.data.io import (
+    FileFormat,
+    RawSource,
+    _first_line,
+    delimiter_for_single_column,
+    file_sha256,
+    normalise_column_names,
+    sniff,
+)
 from causalrec_core.data.mapping import (
+    MAPPING_REQUIRED,
     TimeParse,
+    UnmappedRoleError,
     canonical_event,
     detect_time_parse,
     validate_event_map,
@@ -191,12 +201,34 @@ def ingest(
     return result
 
 
+def _check_single_column(path: Path, fmt: FileFormat, mapping: Mapping[str, str | None], cols: list[str]) -> None:
+    """A file read as one column: blame the delimiter when another one would split the lines,
+    otherwise say that the file has a single column and which required columns it lacks."""
+    why = ""
+    if fmt.kind == "csv":
+        alt = delimiter_for_single_column(path, fmt)
+        if alt is not None:
+            raise DataError(f"{path.name!r}: Only one column found with delimiter {fmt.delimiter!r}; the file seems "
+                            f"to use {alt!r}. Choose the delimiter by hand.")
+        why = ": no delimiter (comma, tab, semicolon or pipe) splits its lines"
+    try:
+        validate_mapping(mapping, cols)
+    except UnmappedRoleError:
+        missing = [r for r in MAPPING_REQUIRED if not mapping.get(r)]
+        names = " and ".join([", ".join(missing[:-1]), missing[-1]] if len(missing) > 1 else missing)
+        raise DataError(
+            f"{path.name!r} has a single column ({cols[0]!r}){why}. A behaviour log needs a user, an item and a "
+            f"timestamp column: the {names} column{'s are' if len(missing) > 1 else ' is'} missing (no column to "
+            f"map to the role{'s' if len(missing) > 1 else ''} {' and '.join(map(repr, missing))})."
+        ) from None
+
+
 def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_event,
             items_path, users_path) -> IngestResult:
     src_sql = src.sql()
     raw_cols, cols = _raw_columns(con, src_sql, fmt)
-    if fmt.kind == "csv" and len(cols) == 1 and fmt.notes:
-        raise DataError(f"{path.name!r}: {fmt.notes[0]} Choose the delimiter by hand.")
+    if len(cols) == 1:
+        _check_single_column(path, fmt, mapping, cols)
     m = validate_mapping(mapping, cols)
     by_name = dict(zip(cols, raw_cols, strict=False))
     rc = {role: by_name[col] for role, col in m.items()}  # role -> raw (DuckDB) column name
@@ -340,11 +372,18 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
     n_miss_u, n_miss_i, n_bad_ts, n_dup, n_unknown, n_oor, n_time, n_bot = counts
     n_bot_users = con.execute("SELECT count(*) FROM bots").fetchone()[0]
     if n_bad_ts and n_bad_ts == rows_read - n_miss_u - n_miss_i:
-        ex = con.execute("SELECT _ts_raw FROM t WHERE _ts_raw IS NOT NULL LIMIT 3").fetchall()
+        # distinct values, in the order they first appear in the file
+        has_ids = "user_id IS NOT NULL AND item_id IS NOT NULL"
+        ex = con.execute(f"SELECT _ts_raw FROM t WHERE _ts_raw IS NOT NULL AND {has_ids} GROUP BY _ts_raw "
+                         "ORDER BY min(rowid) LIMIT 3").fetchall()
+        n_distinct = con.execute(f"SELECT count(DISTINCT _ts_raw) FROM t WHERE {has_ids}").fetchone()[0]
+        shown = ", ".join(repr(e[0]) for e in ex)
+        examples = (f"{n_distinct:,} distinct value{'s' if n_distinct != 1 else ''}"
+                    + (", e.g. " if n_distinct > len(ex) else ": ") + shown if ex else "all of them empty")
         raise DataError(
             f"No value of the timestamp column {m['timestamp']!r} can be parsed as a time "
-            f"(examples: {', '.join(repr(e[0]) for e in ex) or 'all empty'}); map another column as "
-            "the timestamp, or convert it to epoch seconds, epoch milliseconds or ISO-8601."
+            f"({n_bad_ts:,} row{'s' if n_bad_ts != 1 else ''}; {examples}); "
+            "map another column as the timestamp, or convert it to epoch seconds, epoch milliseconds or ISO-8601."
         )
 
     report = [

@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 import tempfile
@@ -115,6 +116,17 @@ def _split_lines(text: str, n: int = 200) -> list[str]:
     return lines[:n]
 
 
+def splitting_delimiters(lines: list[str]) -> list[str]:
+    """The delimiters (of :data:`DELIMITERS`) that split at least one of ``lines`` into more than one column.
+
+    >>> splitting_delimiters(["user_id", "u1"])
+    []
+    >>> splitting_delimiters(["a;b", "1;2"])
+    [';']
+    """
+    return [d for d in DELIMITERS if any(len(r) > 1 for r in csv.reader(lines, delimiter=d))]
+
+
 def detect_delimiter(lines: list[str]) -> str:
     """The delimiter whose count per line is most consistent (and non-zero) over ``lines``."""
     best, best_score = ",", -1.0
@@ -158,14 +170,47 @@ def detect_header(lines: list[str], delimiter: str) -> bool:
     return all(c.strip() and not _NUMBERISH.match(c) for c in first)
 
 
-def sniff(path: str | Path, **overrides) -> FileFormat:
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+_JSON_KIND = {list: "a JSON array", str: "a JSON string", int: "a JSON number", float: "a JSON number",
+              bool: "a JSON true/false", type(None): "JSON null"}
+
+
+def check_json_lines(text: str, name: str) -> None:
+    """Raise a :class:`DataError` naming the first line of ``text`` that is not a JSON object.
+
+    Blank lines are skipped; line numbers count every line of the file (1 = the first).
+    """
+    # split on newlines only: str.splitlines() would also split inside strings (U+2028, form feed ...)
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as err:
+            msg = f"{err.msg} (column {err.colno})" if isinstance(err, json.JSONDecodeError) else str(err)
+            hint = (" (a JSON array or a multi-line JSON document is not JSON lines)"
+                    if text.lstrip().startswith("[") or line.strip() in ("{", "[") else "")
+            raise DataError(f"{name!r} is not valid JSON lines: line {n}: {msg}{hint}; each line must hold one "
+                            "JSON object such as {\"user_id\": \"u1\", \"item_id\": \"i1\", ...}.") from None
+        if not isinstance(value, dict):
+            raise DataError(f"{name!r} is not valid JSON lines: line {n}: a JSON object {{...}} is expected, "
+                            f"found {_JSON_KIND.get(type(value), 'a JSON value')}.")
+
+
+def sniff(path: str | Path, *, name: str | None = None, **overrides) -> FileFormat:
     """Detect the layout of ``path``; keyword ``overrides`` (kind, encoding, delimiter,
     has_header) replace what was detected.
+
+    ``name`` is the file's original name when ``path`` is a stored copy (an upload): its
+    extension counts like the path's. A ``.json`` / ``.jsonl`` / ``.ndjson`` file is read as
+    JSON lines, and its sampled lines must parse as JSON objects.
 
     Raises
     ------
     DataError
-        The file is missing, empty, binary, or holds no data line.
+        The file is missing, empty, binary, holds no data line, or (as JSON lines) does not parse.
     """
     p = _check_path(path)
     for key in overrides:
@@ -201,7 +246,12 @@ def sniff(path: str | Path, **overrides) -> FileFormat:
     lines = _split_lines(text)
     if not lines:
         raise DataError(f"The file {p.name!r} holds only blank lines: there is nothing to read.")
-    if kind == "jsonl" or (kind is None and lines[0].lstrip().startswith("{")):
+    by_suffix = Path(name or p.name).suffix.lower() in JSON_SUFFIXES
+    if kind == "jsonl" or (kind is None and (by_suffix or lines[0].lstrip().startswith("{"))):
+        # a cut sample ends at its last newline, so every line checked is whole (a single line
+        # longer than the sample is not checked here; the reader reports it)
+        if complete or b"\n" in sample:
+            check_json_lines(text, p.name)
         return FileFormat(kind="jsonl", encoding=encoding, delimiter="", has_header=True)
     delimiter = overrides.get("delimiter") or detect_delimiter(lines)
     if delimiter not in DELIMITERS:
@@ -212,11 +262,41 @@ def sniff(path: str | Path, **overrides) -> FileFormat:
     notes = []
     n_cols = len(next(csv.reader([lines[0]], delimiter=delimiter)))
     if n_cols == 1:
-        alt = detect_delimiter(lines)
-        hint = f"; the file seems to use {alt!r}" if alt != delimiter else ""
-        notes.append(f"Only one column found with delimiter {delimiter!r}{hint}.")
+        alt = other_delimiter(lines, delimiter)
+        if alt is not None:
+            notes.append(f"Only one column found with delimiter {delimiter!r}; the file seems to use {alt!r}.")
+        else:
+            notes.append(single_column_note())
     return FileFormat(kind="csv", encoding=encoding, delimiter=delimiter,
                       has_header=bool(has_header), notes=tuple(notes))
+
+
+def other_delimiter(lines: list[str], delimiter: str) -> str | None:
+    """A delimiter other than ``delimiter`` that splits ``lines`` into columns (the most consistent
+    one), or None when no delimiter does (the file has a single column)."""
+    alts = [d for d in splitting_delimiters(lines) if d != delimiter]
+    if not alts:
+        return None
+    best = detect_delimiter(lines)
+    return best if best in alts else alts[0]
+
+
+def single_column_note() -> str:
+    names = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+    return ("The file has a single column: no delimiter (" + ", ".join(names[d] for d in DELIMITERS)
+            + ") splits its lines; a behaviour log needs a user, an item and a timestamp column.")
+
+
+def delimiter_for_single_column(path: str | Path, fmt: FileFormat) -> str | None:
+    """For a CSV read as one column: the delimiter that would split it, or None when none would
+    (the file really has a single column)."""
+    p = _check_path(path)
+    with open(p, "rb") as f:
+        sample = f.read(_SAMPLE_BYTES)
+    complete = p.stat().st_size <= _SAMPLE_BYTES
+    cut = sample if complete else sample[: sample.rfind(b"\n") + 1] or sample
+    lines = _split_lines(cut.decode(fmt.encoding, errors="replace").lstrip("\ufeff"))
+    return other_delimiter(lines, fmt.delimiter)
 
 
 def transcode_to_utf8(path: Path, encoding: str, out_path: Path, chunk: int = 16 * 1024 * 1024) -> None:

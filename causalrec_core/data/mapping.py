@@ -161,6 +161,24 @@ def detect_time_parse(sample: pd.Series) -> TimeParse:
 
 # --- column mapping -----------------------------------------------------------------------
 
+#: The roles every import must map to a column (the event is optional: every row is a view without it).
+MAPPING_REQUIRED: tuple[str, ...] = ("user", "item", "timestamp")
+_ROLE_WHAT = {"user": "the user id", "item": "the item id", "timestamp": "the timestamp"}
+
+
+class UnmappedRoleError(DataError):
+    """No column is mapped to the required ``role``.
+
+    The message is neutral (it does not assume the CLI or the Data page); ``role`` and
+    ``columns`` (the file's columns) let a front end add its own way of mapping one.
+    """
+
+    def __init__(self, message: str, role: str | None = None, columns: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.role = role
+        self.columns = tuple(columns)
+
+
 @dataclass(frozen=True)
 class Suggestion:
     role: str
@@ -238,8 +256,8 @@ def validate_mapping(mapping: Mapping[str, str | None], columns: Iterable[str]) 
     ------
     ParameterError
         Unknown role, unknown column, or one column used for two roles.
-    DataError
-        No column for the user id, the item id or the timestamp.
+    UnmappedRoleError
+        No column for the user id, the item id or the timestamp (a :class:`DataError`).
     """
     cols = list(columns)
     clean: dict[str, str] = {}
@@ -254,14 +272,12 @@ def validate_mapping(mapping: Mapping[str, str | None], columns: Iterable[str]) 
                 + ", ".join(map(repr, cols)) + "."
             )
         clean[role] = col
-    for role in ("user", "item", "timestamp"):
+    for role in MAPPING_REQUIRED:
         if role not in clean:
-            what = {"user": "the user id", "item": "the item id", "timestamp": "the timestamp"}[role]
-            raise DataError(
-                f"No column is mapped to {what} (role {role!r}); the file's columns are: "
-                + ", ".join(map(repr, cols)) + ". Map one with --map "
-                + f"{role}=COLUMN or pick it on the Data page."
-            )
+            raise UnmappedRoleError(
+                f"No column is mapped to {_ROLE_WHAT[role]} (role {role!r}); the file's columns are: "
+                + ", ".join(map(repr, cols)) + f". Map one of them to the role {role!r}.",
+                role, cols)
     seen: dict[str, str] = {}
     for role, col in clean.items():
         if col in seen:
@@ -290,7 +306,8 @@ def parse_mapping_arg(text: str) -> dict[str, str]:
 
 
 __all__ = [
-    "EVENT_SYNONYMS", "OPTIONAL_ROLES", "Suggestion", "TimeParse", "canonical_event",
+    "EVENT_SYNONYMS", "MAPPING_REQUIRED", "OPTIONAL_ROLES", "Suggestion", "TimeParse", "UnmappedRoleError",
+    "canonical_event",
     "detect_time_parse", "parse_mapping_arg", "role_for_name", "suggest_event_map",
     "suggest_mapping", "validate_event_map", "validate_mapping",
 ]

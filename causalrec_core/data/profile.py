@@ -16,7 +16,48 @@ Definitions (stated in the UI next to each number):
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from causalrec_core.data.schema import CANONICAL_EVENTS, FUNNEL
+
+#: The item shares of ``top_share``, in percent (key ``top_{pct}pct``).
+TOP_SHARE_PCTS: tuple[int, ...] = (1, 10, 20)
+
+
+def top_share_key(pct: int) -> str:
+    """The key of ``profile['top_share']`` for the top ``pct`` % of items (``10`` -> ``'top_10pct'``)."""
+    return f"top_{pct}pct"
+
+
+def top_shares(profile: dict) -> list[tuple[int, float]]:
+    """``(pct, share of all events held by the top pct % of items)``, in :data:`TOP_SHARE_PCTS` order.
+
+    Read by key, never by the dict's order: a stored profile comes back with sorted keys
+    (``top_10pct`` before ``top_1pct``).
+
+    >>> top_shares({"top_share": {"top_10pct": 0.5, "top_1pct": 0.1, "top_20pct": 0.7}})
+    [(1, 0.1), (10, 0.5), (20, 0.7)]
+    """
+    shares = profile["top_share"]
+    return [(pct, float(shares[top_share_key(pct)])) for pct in TOP_SHARE_PCTS if top_share_key(pct) in shares]
+
+
+def readable_utc(stamp: str | None) -> str:
+    """An ISO-8601 time as ``'YYYY-MM-DD HH:MM UTC'`` (naive times are taken as UTC); other text as is.
+
+    >>> readable_utc("2026-11-28T04:23:35.616201+00:00")
+    '2026-11-28 04:23 UTC'
+    >>> readable_utc("2026-11-28T05:23:35+01:00")
+    '2026-11-28 04:23 UTC'
+    """
+    if not stamp:
+        return "unknown"
+    try:
+        t = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return str(stamp)
+    t = t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+    return t.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _iso(ts) -> str | None:
@@ -59,9 +100,9 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
     total = sum(item_counts) or 1.0
     desc = item_counts[::-1]
     top_share = {}
-    for pct in (1, 10, 20):
+    for pct in TOP_SHARE_PCTS:
         k = max(1, int(round(len(desc) * pct / 100)))
-        top_share[f"top_{pct}pct"] = float(sum(desc[:k]) / total)
+        top_share[top_share_key(pct)] = float(sum(desc[:k]) / total)
     # Lorenz curve at 101 points (share of items -> share of events), for the long-tail chart
     lorenz, cum, n = [], 0.0, len(item_counts)
     marks = {int(round(i * n / 100)) for i in range(101)}

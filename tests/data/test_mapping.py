@@ -7,6 +7,7 @@ import pytest
 
 from causalrec_core.data.mapping import (
     EVENT_SYNONYMS,
+    UnmappedRoleError,
     canonical_event,
     detect_time_parse,
     parse_mapping_arg,
@@ -187,7 +188,12 @@ def test_validate_mapping_missing_required_role_lists_columns(missing, what):
     msg = str(exc.value)
     assert f"No column is mapped to {what} (role {missing!r})" in msg
     assert "'user_id', 'item_id', 'timestamp', 'event', 'price'" in msg
-    assert f"--map {missing}=COLUMN" in msg
+    # neutral: the core does not assume the CLI (--map) or the Data page; the error carries the
+    # role and the columns so that each front end can phrase its own remedy
+    assert f"Map one of them to the role {missing!r}." in msg
+    assert "--map" not in msg and "Data page" not in msg
+    assert isinstance(exc.value, UnmappedRoleError)
+    assert exc.value.role == missing and exc.value.columns == tuple(COLUMNS)
 
 
 def test_event_role_is_optional():

@@ -1,0 +1,73 @@
+"""AppTest checks of the Data page: the long-tail caption, the profile footer, and the messages of
+imports that cannot work (a single-column file, invalid JSON lines, an unmapped role)."""
+
+from __future__ import annotations
+
+import re
+
+from tests.ui.conftest import Upload, open_page, with_uploads
+
+
+def _errors(at) -> list[str]:
+    return [e.value.replace("\\", "") for e in at.error]
+
+
+def test_long_tail_caption_puts_each_share_under_its_label(workspace):
+    at = open_page("pages/data.py")
+    from causalrec_core.store import ProjectStore
+
+    store = ProjectStore(workspace)
+    ds = store.get_dataset(at.selectbox(key="dataset_picker").value)
+    shares = ds.profile["top_share"]
+    # the profile went through the store: its keys come back sorted, not in 1 / 10 / 20 order
+    assert list(shares) != ["top_1pct", "top_10pct", "top_20pct"]
+    caption = next(c.value for c in at.caption if "Share of all events held by the top" in c.value)
+    m = re.search(r"top 1% / 10% / 20% of items: ([\d.]+)% / ([\d.]+)% / ([\d.]+)%", caption)
+    assert m, caption
+    shown = [float(x) for x in m.groups()]
+    assert shown == [round(100 * shares[k], 1) for k in ("top_1pct", "top_10pct", "top_20pct")], (caption, shares)
+    assert shown[0] <= shown[1] <= shown[2]
+
+
+def test_profile_footer_shows_a_readable_save_time(workspace):
+    at = open_page("pages/data.py")
+    footer = next(c.value for c in at.caption if "content hash" in c.value)
+    assert re.search(r"saved \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$", footer), footer
+    assert "+00:00" not in footer
+
+
+def test_single_column_upload_names_the_missing_columns(workspace, monkeypatch):
+    with_uploads(monkeypatch, {"log_upload": Upload("onecol.csv", b"user_id\nu1\nu2\nu3\n")})
+    at = open_page("pages/data.py")
+    assert not at.error, _errors(at)
+    assert any("single column" in w.value for w in at.warning), [w.value for w in at.warning]
+    at.button(key="imp_go").click().run()
+    assert not at.exception, at.exception
+    errors = _errors(at)
+    assert len(errors) == 1, errors
+    assert "'onecol.csv' has a single column ('user_id')" in errors[0], errors
+    assert "the item and timestamp columns are missing" in errors[0], errors
+    assert "Choose the delimiter" not in errors[0] and "Only one column found" not in errors[0], errors
+
+
+def test_invalid_json_upload_is_not_read_as_csv(workspace, monkeypatch):
+    with_uploads(monkeypatch, {"log_upload": Upload("notcsv.json", b'{"a": 1,\n')})
+    at = open_page("pages/data.py")
+    errors = _errors(at)
+    assert len(errors) == 1 and "'notcsv.json' is not valid JSON lines: line 1: " in errors[0], errors
+    assert not any(c.value.startswith("Detected: csv") for c in at.caption)
+    assert not any("Map the columns" in m.value for m in at.markdown)
+
+
+def test_unmapped_role_error_has_no_cli_syntax(workspace, monkeypatch):
+    data = b"user_id,item_id,timestamp\nu1,i1,2024-01-01T00:00:00Z\nu2,i2,2024-01-02T00:00:00Z\n"
+    with_uploads(monkeypatch, {"log_upload": Upload("log.csv", data)})
+    at = open_page("pages/data.py")
+    item = next(s for s in at.selectbox if s.label == "item")
+    assert item.value == "item_id"
+    item.set_value("— none —").run()
+    at.button(key="imp_go").click().run()
+    assert not at.exception, at.exception
+    errors = _errors(at)
+    assert len(errors) == 1 and "No column is mapped to the item id (role 'item')" in errors[0], errors
+    assert "--map" not in errors[0] and "Map one of them to the role 'item'." in errors[0], errors
