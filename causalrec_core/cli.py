@@ -86,7 +86,8 @@ def _cmd_profile(args) -> int:
     from causalrec_core.data.clean import CleaningOptions
     from causalrec_core.data.ingest import ingest
     from causalrec_core.data.io import preview, sniff
-    from causalrec_core.data.mapping import parse_mapping_arg, suggest_mapping
+    from causalrec_core.data.mapping import UnmappedRoleError, parse_mapping_arg, suggest_mapping
+    from causalrec_core.errors import DataError
 
     overrides = {}
     if args.delimiter:
@@ -106,8 +107,11 @@ def _cmd_profile(args) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="causalrec-profile-") as tmp:
         out = Path(args.out) if args.out else Path(tmp)
-        res = ingest(args.file, mapping, out, file_format=fmt, options=options,
-                     items_path=args.items, users_path=args.users)
+        try:
+            res = ingest(args.file, mapping, out, file_format=fmt, options=options,
+                         items_path=args.items, users_path=args.users)
+        except UnmappedRoleError as err:  # the remedy, in the CLI's own words
+            raise DataError(f"{err} Use --map {err.role}=COLUMN.") from None
     p = res.profile
     result = {k: p[k] for k in ("rows_in", "rows_kept", "dropped", "flagged", "users", "items",
                                  "events", "time_min", "time_max", "funnel")}

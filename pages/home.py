@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from causalrec_core.data.profile import readable_utc
 from ui.common import flash, md, user_errors
 from ui.state import get_state, get_store
 
@@ -50,7 +51,7 @@ with left:
         st.dataframe(pd.DataFrame([{
             "dataset": d.name, "events kept": d.n_rows, "users": d.profile.get("users"),
             "items": d.profile.get("items"), "from": d.profile.get("time_min"), "to": d.profile.get("time_max"),
-            "source file": d.source.get("file"), "content hash": d.content_hash[:12], "saved": d.created_at,
+            "source file": d.source.get("file"), "content hash": d.content_hash[:12], "saved": readable_utc(d.created_at),
         } for d in datasets]), hide_index=True, width="stretch")
     else:
         st.info("This project has no dataset yet: import a log on the Data page.")

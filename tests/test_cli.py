@@ -231,6 +231,12 @@ def test_bad_input_gives_one_error_line(capsys, write, content, extra, message):
     assert out == ""
 
 
+def test_unmapped_role_error_says_the_cli_remedy(capsys, write):
+    path = write("input.csv", "timestamp,event\n2024-01-05,view\n2024-01-06,buy\n")
+    line = assert_one_line_error(*run_cli(capsys, "profile", path)[::2])
+    assert line.rstrip().endswith("Use --map user=COLUMN.")
+
+
 def test_missing_file(capsys, tmp_path):
     rc, _, err = run_cli(capsys, "profile", str(tmp_path / "nope.csv"), "--json")
     assert "does not exist" in assert_one_line_error(rc, err)

@@ -147,8 +147,10 @@ def _to_ns(col: pd.Series) -> np.ndarray:
             ts = pd.to_datetime(col, utc=True, errors="coerce")
     bad = ts.isna().to_numpy()
     if bad.any():
-        examples = ", ".join(repr(v) for v in col[bad].head(3).tolist())
-        raise DataError(f"timestamp holds {int(bad.sum())} values that are not times (examples: {examples}); "
+        distinct = col[bad].drop_duplicates()
+        examples = ", ".join(repr(v) for v in distinct.head(3).tolist())
+        raise DataError(f"timestamp holds {int(bad.sum())} values that are not times ({len(distinct)} distinct; "
+                        f"examples: {examples}); "
                         "use ISO-8601 strings, datetimes or epoch seconds.")
     return ts.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]").to_numpy().view(np.int64)
 
