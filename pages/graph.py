@@ -4,6 +4,10 @@ data contradict the graph.
 The graph lives in ``st.session_state["graph_history"]`` (a core ``GraphHistory``): every change,
 from the drawing, the tables or the forms, goes through a core edit function and is pushed there.
 Identification, implication tests and structure learning are imported lazily.
+
+While the open graph has unsaved changes it is autosaved as a draft in the project's folder
+(``causalrec_core.graph.draft``); a fresh session (a browser reload) offers to restore or discard
+it, and saving the graph clears it.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import pandas as pd
 import streamlit as st
 
 from causalrec_core.errors import CausalRecError, GraphError
-from causalrec_core.graph import formats, model, templates
+from causalrec_core.graph import draft as drafts
+from causalrec_core.graph import formats, learn_inputs, model, templates
 from ui import graph_editor as ge
 from ui import graph_view as gv
 from ui.common import dataset_picker, flash, md, user_errors
@@ -27,6 +32,7 @@ EDITOR = "graph_editor"
 HIST, NAME, PROJECT, SAVED, REV, GID = "graph_history", "graph_name", "graph_project", "graph_saved", "graph_rev", "graph_id"
 NOTICES, PNG, TESTS, LEARN, ORIGIN = "graph_notices", "graph_png", "graph_tests", "graph_learn", "graph_origin"
 EDITOR_NOTICE, EDITOR_ACK = "graph_editor_notice", "graph_editor_ack"
+DRAFT_OFFER, DRAFT_SIG, LEARN_WARN = "graph_draft_offer", "graph_draft_sig", "graph_learn_warnings"
 SIM_TRUTH = "simulator truth (truth.json)"
 NONE = "— none —"
 EXPORTS = {"json": ("JSON", "application/json"), "dot": ("DOT (Graphviz)", "text/vnd.graphviz"),
@@ -92,16 +98,67 @@ if state.project_id is None:
     st.stop()
 project = store.get_project(state.project_id)
 
-if ss.get(PROJECT) != project.id:  # another project: its own graph (the most recently saved one)
-    for k in (HIST, SAVED, PNG, TESTS, LEARN, ORIGIN):
+draft_file = drafts.draft_path(store.project_dir(project.id))
+
+if ss.get(PROJECT) != project.id:  # another project (or a fresh session): its own graph and draft
+    for k in (HIST, SAVED, PNG, TESTS, LEARN, ORIGIN, DRAFT_OFFER, DRAFT_SIG, LEARN_WARN):
         ss.pop(k, None)
     ss[PROJECT] = project.id
+    # unsaved work autosaved by an earlier session (a reload, a lost connection): offer it back
+    try:
+        found = drafts.read_draft(draft_file)
+    except GraphError as err:
+        ss[DRAFT_OFFER] = {"error": str(err)}
+    else:
+        if found is not None:
+            ss[DRAFT_OFFER] = {"text": found.describe()}
     saved = store.list_objects(project.id, "graph")
     if saved:
         latest = max(saved, key=lambda o: (o.created_at, o.id))
         with top_msgs, user_errors(f"Opening the saved graph '{md(latest.name)}'"):
             obj = store.load_object(project.id, "graph", latest.name)
             _load(model.from_dict(obj.payload), obj.name, f"saved graph '{obj.name}', version {obj.version}", True)
+
+
+def _restore_draft() -> None:
+    found = drafts.read_draft(draft_file)
+    if found is None:
+        ss.pop(DRAFT_OFFER, None)
+        raise GraphError("the draft is gone (another session restored or discarded it).")
+    _load(found.graph, found.name, found.origin or "an autosaved draft")
+    ss[SAVED] = found.base  # still "unsaved changes" against the saved graph it was edited from
+    ss.pop(DRAFT_OFFER, None)
+    _notice("success", f"Restored the unsaved draft of {found.describe()}. Save it to keep it in the project.")
+
+
+def _discard_draft() -> None:
+    drafts.discard_draft(draft_file)
+    ss.pop(DRAFT_OFFER, None)
+    ss[DRAFT_SIG] = None
+    _notice("success", "Discarded the unsaved draft.")
+
+
+offer = ss.get(DRAFT_OFFER)
+if offer:
+    with top_msgs:
+        if "error" in offer:
+            st.warning(md(f"An unsaved graph draft was found, but it cannot be restored: {offer['error']}")
+                       + " Discard it to go on: until then the open graph is not autosaved.")
+            st.button("Discard it", key="graph_draft_discard", on_click=_guard,
+                      args=("Discarding the draft", _discard_draft))
+        else:
+            open_graph = ss.get(HIST).current if ss.get(HIST) is not None else None
+            replaces = ""
+            if open_graph is not None and ss.get(SAVED) != model.to_dict(open_graph):
+                replaces = (f" Restoring replaces the open graph '{ss.get(NAME)}' and its unsaved changes: save it "
+                            "first to keep them.")
+            st.warning(md(f"Unsaved work from an earlier session was found: a draft of {offer['text']}.{replaces}")
+                       + " Until you restore or discard it, the open graph is not autosaved.")
+            c1, c2 = st.columns([3, 1])
+            c1.button(md(f"Restore the unsaved draft of {offer['text']}"), key="graph_draft_restore", type="primary",
+                      on_click=_guard, args=("Restoring the draft", _restore_draft))
+            c2.button("Discard it", key="graph_draft_discard", on_click=_guard,
+                      args=("Discarding the draft", _discard_draft))
 
 top = st.columns([2, 3])
 ds = dataset_picker(store, project.id, state, key="graph_dataset_picker", container=top[0],
@@ -112,10 +169,12 @@ top[1].caption(f"Project: {md(project.name)}. A causal graph says which variable
 
 columns_by_table: dict[str, list[str]] = {}
 numeric_by_table: dict[str, list[str]] = {}
+missing_by_table: dict[str, dict[str, float]] = {}
 if ds is not None:
     with top_msgs, user_errors("Reading the dataset's columns"):
         columns_by_table = ge.table_columns(store, ds)
         numeric_by_table = ge.table_columns(store, ds, numeric_only=True)
+        missing_by_table = ge.missing_shares(store, ds)
 columns = ge.binding_columns(columns_by_table)
 truth_path = ds.path / "truth.json" if ds is not None and (ds.path / "truth.json").is_file() else None
 
@@ -215,10 +274,15 @@ with learn_box:
                                 key="graph_learn_alpha")
         table_cols = numeric_by_table.get(learn_table, [])
         bound = [ge.bound_column(current, n) for n in model.observed_nodes(current)] if current is not None else []
-        default_cols = [c for c in table_cols if c in bound] or table_cols[:6]
+        choice = learn_inputs.default_learning_columns(table_cols, missing_share=missing_by_table.get(learn_table),
+                                                       graph_columns=bound)
         # keyed by the open graph and table: the pre-selection follows the graph's bound columns
-        learn_cols = st.multiselect("Columns (numeric)", table_cols, default=default_cols,
-                                    key=f"graph_learn_cols_{ss[GID]}_{learn_table}")
+        learn_cols = st.multiselect("Columns (numeric)", table_cols, default=choice.columns,
+                                    key=f"graph_learn_cols_{ss[GID]}_{learn_table}",
+                                    help="Pre-selected: the treatment, the outcome and the covariates; never the "
+                                         "simulator's ground truth (p_*, uplift) nor columns with many missing values.")
+        for note in choice.notes():
+            st.caption(md(note))
         c1, c2, c3 = st.columns(3)
         tiers = [c.multiselect(f"Tier {i + 1}" + (" (earliest)" if i == 0 else ""), learn_cols,
                                key=f"graph_learn_tier{i}") for i, c in enumerate((c1, c2, c3))]
@@ -241,10 +305,14 @@ with learn_box:
                 missing = [c for c in learn_cols if c not in data.columns]
                 if missing:
                     raise GraphError(f"columns {missing} are not in the {learn_table} table.")
+                ss[LEARN_WARN] = learn_inputs.diagnose_missing(data, learn_cols).warnings()
+                ss.pop(LEARN, None)
                 stab = disc.stability(data[learn_cols], method=method, n_resamples=int(resamples), **kw)
                 sugg = disc.suggestions(stab, threshold=float(threshold))
                 ss[LEARN] = {"suggestions": sugg, "notes": list(stab.attrs.get("notes", [])), "method": method,
                              "resamples": int(resamples), "table": learn_table, "seconds": stab.attrs.get("seconds")}
+        for warning in ss.get(LEARN_WARN) or []:
+            st.warning(md(warning))
         learned = ss.get(LEARN)
         if learned:
             st.markdown(f"**Suggested edges** ({learned['method']}, {learned['resamples']} resamples of the "
@@ -344,6 +412,9 @@ def _save() -> None:
         obj = store.save_object(project.id, "graph", name, model.to_dict(graph))
         ss[NAME], ss[SAVED] = obj.name, model.to_dict(graph)
         _notice("success", f"Saved '{obj.name}' as version {obj.version}.")
+        if not ss.get(DRAFT_OFFER):  # a pending draft of an earlier session is the user's to restore or discard
+            drafts.discard_draft(draft_file)
+            ss[DRAFT_SIG] = None
 
     _guard("Saving the graph", work)
 
@@ -414,9 +485,30 @@ with bar[4].popover("Export", width="stretch", icon=":material/download:"):
                            key="graph_dl_png", width="stretch", on_click="ignore")
     else:
         st.caption("PNG: click 'Export PNG' in the editor's toolbar first.")
+draft_note = ""
+if ss.get(DRAFT_OFFER):
+    draft_note = " Not autosaved until the draft above is restored or discarded."
+elif dirty:  # autosave: the unsaved graph survives a reload (written only when it changed)
+    sig = json.dumps([ss.get(NAME), ss.get(ORIGIN), model.to_dict(graph)], sort_keys=True, default=str)
+    if sig != ss.get(DRAFT_SIG):
+        try:
+            drafts.write_draft(draft_file, graph, name=ss.get(NAME) or "graph", origin=ss.get(ORIGIN) or "",
+                               base=ss.get(SAVED))
+            ss[DRAFT_SIG] = sig
+        except (OSError, CausalRecError) as err:
+            st.warning(md(f"The unsaved graph could not be autosaved to {draft_file} ({err}): a reload would lose "
+                          "the changes, so save the graph."))
+    if ss.get(DRAFT_SIG) == sig:
+        draft_note = " A draft is autosaved: it survives a reload."
+elif ss.get(DRAFT_SIG):  # back to the saved version (undo): this session's draft is no longer needed
+    try:
+        drafts.discard_draft(draft_file)
+    except OSError:
+        pass
+    ss[DRAFT_SIG] = None
 st.caption(f"Opened from {md(ss.get(ORIGIN) or 'an earlier session')}. "
            + ("**Unsaved changes.**" if dirty else "Saved.")
-           + f" {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges.")
+           + f" {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges." + draft_note)
 
 with st.container():
     for n in ss[NOTICES]:
@@ -558,11 +650,15 @@ with tab_edges:
     nodes = [str(n) for n in graph.nodes]
     edited = st.data_editor(
         model.edge_table(graph), key=f"graph_edges_{ss[REV]}", num_rows="dynamic", hide_index=True, width="stretch",
+        placeholder="—",  # an empty cell (a template or expert edge has no confidence), never "None"
         column_config={
             "source": st.column_config.SelectboxColumn("source (cause)", options=nodes, required=True),
             "target": st.column_config.SelectboxColumn("target (effect)", options=nodes, required=True),
             "origin": st.column_config.SelectboxColumn("origin", options=list(model.EDGE_ORIGINS)),
-            "confidence": st.column_config.NumberColumn("confidence", min_value=0.0, max_value=1.0, format="%.2f"),
+            "confidence": st.column_config.NumberColumn(
+                "confidence", min_value=0.0, max_value=1.0, format="%.2f",
+                help="Learned edges only: the share of the bootstrap resamples of structure learning in which the "
+                     "edge appeared (0 to 1). Template and expert edges have none (—)."),
             "note": st.column_config.TextColumn("note"),
         })
     complete = edited.dropna(subset=["source", "target"])  # a row being added counts once both ends are set
@@ -660,9 +756,15 @@ with tab_tests:
             st.caption(f"On the {tests['data']} table: {v['n_tests']} tests, {v['n_rejected']} rejected at "
                        f"alpha={v['alpha']:g} ({v['correction']}).")
             if len(tests["table"]):
-                st.dataframe(tests["table"], hide_index=True, width="stretch", key="graph_tests_table_view",
-                             column_config={"p_value": st.column_config.NumberColumn(format="%.3g"),
-                                            "p_adjusted": st.column_config.NumberColumn(format="%.3g"),
+                p_help = ("{}: 3 significant digits; '< 1e-300' when it is below the smallest number the test can "
+                          "represent (it underflowed to 0).")
+                st.dataframe(gv.tests_display_table(tests["table"]), hide_index=True, width="stretch",
+                             key="graph_tests_table_view",
+                             column_config={"p_value": st.column_config.TextColumn(
+                                                "p_value", help=p_help.format("p-value of the test")),
+                                            "p_adjusted": st.column_config.TextColumn(
+                                                "p_adjusted", help=p_help.format(
+                                                    f"p-value after the {v['correction']} correction")),
                                             "statistic": st.column_config.NumberColumn(format="%.3f")})
                 st.checkbox("Show rejected independences on the drawing (red dotted lines, ⚠ on the nodes)",
                             value=True, key="graph_tests_on_drawing")

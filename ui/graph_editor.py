@@ -386,9 +386,28 @@ exposed or not) when the dataset has it, and ``interactions`` (pairs with events
 ``user_activity = users.n_events`` and ``item_popularity = items.n_users``."""
 
 
+def _null_shares(meta) -> dict[str, float]:
+    """column -> share of null values, from the parquet footer's statistics (no data is read);
+    columns without statistics are left out."""
+    n = meta.num_rows
+    counts: dict[str, int] = {}
+    unknown: set[str] = set()
+    for g in range(meta.num_row_groups):
+        rg = meta.row_group(g)
+        for j in range(rg.num_columns):
+            col = rg.column(j)
+            name = col.path_in_schema
+            stats = col.statistics
+            if stats is None or not stats.has_null_count:
+                unknown.add(name)
+            else:
+                counts[name] = counts.get(name, 0) + int(stats.null_count)
+    return {c: k / n for c, k in counts.items() if c not in unknown} if n else {}
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _columns(root: str, dataset_id: int, revision: int,
-             paths: tuple[tuple[str, str], ...]) -> dict[str, list[tuple[str, bool]]]:
+             paths: tuple[tuple[str, str], ...]) -> dict[str, list[tuple[str, bool, float]]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -398,22 +417,34 @@ def _columns(root: str, dataset_id: int, revision: int,
     out = {}
     for table, path in paths:
         try:
-            out[table] = [(f.name, numeric(f.type)) for f in pq.read_schema(path)]
+            pf = pq.ParquetFile(path)
+            shares = _null_shares(pf.metadata)
+            out[table] = [(f.name, numeric(f.type), shares.get(f.name, 0.0)) for f in pf.schema_arrow]
         except (OSError, pa.ArrowException):
             out[table] = []
     if "interactions" in out:
-        out["interactions"] = out["interactions"] + [("user_activity", True), ("item_popularity", True)]
+        out["interactions"] = out["interactions"] + [("user_activity", True, 0.0), ("item_popularity", True, 0.0)]
     return out
+
+
+def _found_columns(store, dataset) -> dict[str, list[tuple[str, bool, float]]]:
+    paths = tuple((t, str(dataset.path / f"{t}.parquet")) for t in ("events", "users", "items", *UNIT_TABLES)
+                  if t in dataset.tables)
+    return _columns(str(store.root), dataset.id, dataset.revision, paths)
 
 
 def table_columns(store, dataset, *, numeric_only: bool = False) -> dict[str, list[str]]:
     """Column names per table of ``dataset`` (events, users, items, interactions, pairs), the
     interactions table listing the joined ``user_activity`` and ``item_popularity`` too;
     ``numeric_only`` keeps the integer, float and boolean columns."""
-    paths = tuple((t, str(dataset.path / f"{t}.parquet")) for t in ("events", "users", "items", *UNIT_TABLES)
-                  if t in dataset.tables)
-    found = _columns(str(store.root), dataset.id, dataset.revision, paths)
-    return {t: [c for c, num in cols if num or not numeric_only] for t, cols in found.items()}
+    found = _found_columns(store, dataset)
+    return {t: [c for c, num, _ in cols if num or not numeric_only] for t, cols in found.items()}
+
+
+def missing_shares(store, dataset) -> dict[str, dict[str, float]]:
+    """table -> column -> share of its values that are missing (null), read from the parquet
+    statistics of ``dataset`` (0 where the file has no statistics)."""
+    return {t: {c: share for c, _, share in cols} for t, cols in _found_columns(store, dataset).items()}
 
 
 def binding_columns(columns_by_table: Mapping[str, Iterable[str]]) -> list[str]:

@@ -76,12 +76,16 @@ def adjustment_choices(ident: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 def rejection_marks(records: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, str]], dict[str, str]]:
     """(hints, flags) for the drawing from the implication tests' rows: a dotted line between the
     two variables of every rejected independence, and a flag on each of them."""
+    from causalrec_core.graph.implications import format_p_value
+
     hints, flags = [], {}
     for r in records:
         if r["rejected"]:
             given = f" | {r['given']}" if r["given"] else ""
-            hints.append({"a": r["x"], "b": r["y"], "label": f"dependent (p={r['p_adjusted']:.2g})",
-                          "title": f"The data reject {r['x']} ⟂ {r['y']}{given} (adjusted p={r['p_adjusted']:.2g})."})
+            p = format_p_value(r["p_adjusted"], 2)
+            p = f" {p}" if p.startswith("<") else f"={p}"
+            hints.append({"a": r["x"], "b": r["y"], "label": f"dependent (p{p})",
+                          "title": f"The data reject {r['x']} ⟂ {r['y']}{given} (adjusted p{p})."})
             for node in (r["x"], r["y"]):
                 flags[node] = "involved in an implied independence the data reject"
     return hints, flags
@@ -92,3 +96,18 @@ def accepted_edges(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, str,
     the row asks to flip the edge."""
     return [(r["target"], r["source"], r["confidence"]) if r["flip"] else (r["source"], r["target"], r["confidence"])
             for r in records if r["accept"]]
+
+
+P_VALUE_COLUMNS = ("p_value", "p_adjusted")
+
+
+def tests_display_table(table):
+    """The implication tests' table as the page shows it: p-values as text (3 significant digits,
+    scientific notation when small, "< 1e-300" when they underflowed to 0, never a bare 0)."""
+    from causalrec_core.graph.implications import format_p_value
+
+    out = table.copy()
+    for col in P_VALUE_COLUMNS:
+        if col in out.columns:
+            out[col] = [format_p_value(p) for p in out[col]]
+    return out

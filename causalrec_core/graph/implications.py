@@ -26,7 +26,7 @@ from scipy import stats
 from causalrec_core.errors import ParameterError, invalid_choice, out_of_range
 from causalrec_core.graph.model import observed_nodes, require_dag
 
-__all__ = ["Implication", "ImplicationTests", "implied_independences", "test_implications"]
+__all__ = ["Implication", "ImplicationTests", "format_p_value", "implied_independences", "test_implications"]
 
 Method = Literal["auto", "partial_correlation", "chi2", "g2"]
 Correction = Literal["holm", "bh", "none"]
@@ -180,8 +180,23 @@ def _stratified(codes: pd.DataFrame, kind: str) -> tuple[float, float, float, st
     return stat, dof, p, note
 
 
+def format_p_value(p: object, digits: int = 3) -> str:
+    """A p-value as text: ``digits`` significant digits (scientific notation below 1e-4), and
+    ``"< 1e-300"`` for one that underflowed to 0 (never a bare ``0``); "" when missing."""
+    try:
+        x = float(p)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    if math.isnan(x):
+        return ""
+    if x < 1e-300:
+        return "< 1e-300"
+    return f"{x:.{digits}g}"
+
+
 def _fmt_p(p: float) -> str:
-    return f"={p:.2g}" if p > 0 else " < 1e-300"
+    text = format_p_value(p, 2)
+    return f" {text}" if text.startswith("<") else f"={text}"
 
 
 class _Skip(Exception):

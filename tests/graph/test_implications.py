@@ -193,3 +193,11 @@ def test_bad_inputs():
         implied_independences(nx.DiGraph([("A", "B"), ("B", "A")]))
     with pytest.raises(ParameterError, match="method='spearman' is not supported"):
         imp.test_implications(DIAMOND, linear_gaussian(n=50), method="spearman")
+
+
+@pytest.mark.parametrize(("p", "text"), [
+    (0.0, "< 1e-300"), (1e-320, "< 1e-300"), (3.2e-12, "3.2e-12"), (0.04567, "0.0457"), (1.0, "1"),
+    (float("nan"), ""), (None, ""),
+])
+def test_format_p_value_never_shows_a_bare_zero(p, text):
+    assert imp.format_p_value(p) == text

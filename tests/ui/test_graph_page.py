@@ -286,6 +286,114 @@ def test_graph_survives_a_visit_to_another_page(workspace):
     assert "Saved 'kept' as version 1" in _texts(at.success)
 
 
+def _draft_file(workspace) -> Path:
+    from causalrec_core.graph.draft import draft_path
+
+    return draft_path(ProjectStore(workspace).project_dir(_sample_project_id(workspace)))
+
+
+def test_unsaved_graph_survives_a_reload_as_a_draft(workspace):
+    at = _graph_page()
+    dot = b"digraph { a -> b; b -> c; a -> c; c -> d; }"
+    at.file_uploader(key="graph_import_file").set_value(("ex.dot", dot, "text/plain"))
+    at.run()
+    at.button(key="graph_import_btn").click().run()
+    assert "Unsaved changes." in _texts(at.caption) and "4 nodes, 4 edges" in _texts(at.caption)
+    assert "A draft is autosaved" in _texts(at.caption)
+    assert _draft_file(workspace).is_file()
+
+    # a browser reload is a fresh session: the draft is offered, not silently dropped
+    at2 = _graph_page()
+    assert not at2.exception
+    offer = _texts(at2.warning)
+    assert re.search(r"a draft of 'ex' \(4 nodes, 4 edges, from \d{4}-\d\d-\d\d \d\d:\d\d UTC\)", offer), offer
+    restore = at2.button(key="graph_draft_restore")
+    assert re.sub(r"\\(.)", r"\1", restore.label).startswith("Restore the unsaved draft of 'ex' (4 nodes, 4 edges")
+    assert at2.button(key="graph_draft_discard").label == "Discard it"
+    restore.click().run()
+    assert not at2.exception
+    assert "Restored the unsaved draft of 'ex'" in _texts(at2.success)
+    assert len(_editor_data(at2)["edges"]) == 4
+    assert at2.text_input(key="graph_name_input").value == "ex"
+    assert "Unsaved changes." in _texts(at2.caption) and not _texts(at2.warning)
+    # saving the graph clears the draft: the next session has nothing to offer
+    at2.button(key="graph_save").click().run()
+    assert "Saved 'ex' as version 1" in _texts(at2.success)
+    assert not _draft_file(workspace).exists()
+    at3 = _graph_page()
+    assert not _texts(at3.warning) and at3.text_input(key="graph_name_input").value == "ex"
+
+
+def test_a_draft_can_be_discarded_and_a_corrupted_one_does_not_break_the_page(workspace):
+    _from_template(_graph_page())
+    path = _draft_file(workspace)
+    assert path.is_file()
+    at = _graph_page()
+    at.button(key="graph_draft_discard").click().run()
+    assert not at.exception and not path.exists()
+    assert "Discarded the unsaved draft." in _texts(at.success)
+
+    path.write_text('{"format": "causalrec-graph-draft", "version": 1, "name": "x", "gra', encoding="utf-8")
+    at = _graph_page()
+    assert not at.exception
+    warning = _texts(at.warning)
+    assert "An unsaved graph draft was found, but it cannot be restored" in warning and "not valid JSON" in warning
+    assert "Discard it" in warning
+    # the page still works while the offer is pending; the broken draft is not overwritten silently
+    _from_template(at)
+    assert "Not autosaved until the draft above is restored or discarded" in _texts(at.caption)
+    assert path.read_text(encoding="utf-8").endswith('"gra')
+    at.button(key="graph_draft_discard").click().run()
+    assert not at.exception and "cannot be restored" not in _texts(at.warning)
+    assert "A draft is autosaved" in _texts(at.caption) and path.is_file()
+
+
+def test_learn_from_data_defaults_and_the_missing_values_warning(workspace):
+    at = _graph_page()
+    at.selectbox(key="graph_learn_table").select("pairs").run()
+    cols = next(m for m in at.multiselect if m.key and m.key.startswith("graph_learn_cols_"))
+    # the treatment, the outcome and the confounders; never the simulator's truth or the mostly-missing position
+    assert cols.value == ["exposed", "purchased", "user_activity", "item_popularity"]
+    notes = _texts(at.caption)
+    assert "position (79% of its values are missing)" in notes
+    assert "p_view_treated, p_view_control, p_purchase_treated, p_purchase_control, uplift (simulator ground truth" \
+        in notes
+    # the reviewer's choice: dropping the rows without a position selects on the treatment
+    cols.set_value(["exposed", "position", "propensity", "p_view_treated", "p_view_control", "p_purchase_treated"])
+    at.number_input(key="graph_learn_resamples").set_value(2)
+    at.button(key="graph_learn_btn").click().run()
+    assert not at.exception
+    warning = _texts(at.warning)
+    assert "removes 94,534 of 120,000 rows (79%), because of position" in warning
+    assert "position is missing in every row with exposed = 0 and in no row with exposed = 1" in warning
+    assert "Leave position out" in warning
+
+
+def test_edge_table_shows_no_none_for_a_missing_confidence(workspace):
+    at = _from_template(_graph_page())
+    editor = next(d for d in at.data_editor if d.key == _edge_editor_key(at))
+    assert editor.proto.placeholder == "—"
+    assert editor.value["confidence"].isna().all()  # template edges have no confidence
+    config = json.loads(editor.proto.columns)
+    assert "Learned edges only" in config["confidence"]["help"]
+
+
+def test_implication_tests_table_never_shows_p_equal_zero(workspace):
+    at = _from_template(_graph_page())
+    key = _edge_editor_key(at)
+    rows = next(d for d in at.data_editor if d.key == key).value
+    drop = int(rows.index[(rows["source"] == "user_activity") & (rows["target"] == "exposure")][0])
+    at.session_state[key] = {"edited_rows": {}, "deleted_rows": [drop], "added_rows": []}
+    at.run()
+    at.button(key="graph_tests_run").click().run()
+    assert not at.exception
+    shown = _table(at, "p_adjusted")
+    row = shown[(shown["x"] == "exposure") & (shown["y"] == "user_activity")].iloc[0]
+    assert row["p_value"] == "< 1e-300" and row["p_adjusted"] == "< 1e-300"
+    assert not (shown[["p_value", "p_adjusted"]] == "0").any().any()
+    assert "adjusted p < 1e-300" in _texts(at.error)
+
+
 # ---------------------------------------------------------------------------------------------
 # the editor's pure helpers
 # ---------------------------------------------------------------------------------------------
@@ -370,3 +478,18 @@ def test_editor_script_is_local_and_wraps_vis():
     assert "export default function (component)" in script
     assert "sourceMappingURL" not in script
     assert "https://" not in script.split("export default")[-1]  # the editor code fetches nothing
+
+
+def test_editor_script_hides_the_hover_card_of_a_deleted_item():
+    """vis-network hides its hover card only on a mouse move over the canvas; the editor hides it
+    itself when an item is deleted from the toolbar or dropped on a redraw. (Checked in chromium by
+    hand: the card of a deleted edge stayed on screen before this; a browser test belongs in e2e.)"""
+    js = (ROOT / "ui" / "graph_editor" / "editor.js").read_text(encoding="utf-8")
+    body = js[js.index("  deleteSelected() {"):]
+    assert "this.hideTooltip();" in body[:body.index("\n  }\n")]
+    hide = js[js.index("  hideTooltip() {"):]
+    hide = hide[:hide.index("\n  }\n")]
+    assert "popup.hide()" in hide and "clearTimeout(ih.popupTimer)" in hide and ".vis-tooltip" in hide
+    update = js[js.index("  update(data) {"):]
+    update = update[:update.index("\n  }\n")]
+    assert "if (removed || d.rev !== this.rev) this.hideTooltip();" in update

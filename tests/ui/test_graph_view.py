@@ -91,3 +91,15 @@ def test_accepted_edges_follow_accept_and_flip():
             {"accept": True, "flip": True, "source": "C", "target": "D", "confidence": 0.6},
             {"accept": False, "flip": True, "source": "E", "target": "F", "confidence": 0.7}]
     assert gv.accepted_edges(rows) == [("A", "B", 0.9), ("D", "C", 0.6)]
+
+
+def test_rejection_marks_and_the_tests_table_never_show_p_equal_zero():
+    import pandas as pd
+
+    rows = [{"x": "A", "y": "C", "given": "", "rejected": True, "p_adjusted": 0.0}]
+    hints, _ = gv.rejection_marks(rows)
+    assert hints[0]["label"] == "dependent (p < 1e-300)"
+    table = pd.DataFrame({"x": ["A", "B"], "p_value": [0.0, 0.01234], "p_adjusted": [0.0, 0.02468]})
+    shown = gv.tests_display_table(table)
+    assert list(shown["p_value"]) == ["< 1e-300", "0.0123"] and list(shown["p_adjusted"]) == ["< 1e-300", "0.0247"]
+    assert list(table["p_value"]) == [0.0, 0.01234]  # the results themselves are unchanged

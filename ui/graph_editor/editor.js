@@ -167,6 +167,7 @@ class Editor {
     this.network.on("dragEnd", (p) => this.onDragEnd(p));
     this.network.on("afterDrawing", () => this.afterDrawing());
     this.canvasBox.addEventListener("keydown", (ev) => this.onKey(ev));
+    this.canvasBox.addEventListener("mouseleave", () => this.hideTooltip());
   }
 
   // ---- Python -> browser --------------------------------------------------------------
@@ -185,12 +186,12 @@ class Editor {
     for (const h of d.hints) edgeItems.push(this.visHint(h));
     const known = new Set(this.nodes.getIds());
     if (nodeItems.some((n) => !known.has(n.id))) this.checkVisible = true; // a new node may lie off view
-    this.sync(this.nodes, nodeItems);
-    this.sync(this.edges, edgeItems);
+    const removed = this.sync(this.nodes, nodeItems) + this.sync(this.edges, edgeItems);
 
     const newGraph = d.graph_id !== this.graphId;
     this.graphId = d.graph_id;
     this.pending = null; // any payload from Python answers the last event (it carries its seq as `ack`)
+    if (removed || d.rev !== this.rev) this.hideTooltip(); // its item may be gone or changed
     if (d.rev !== this.rev) {
       this.rev = d.rev;
       if (newGraph) this.setConnecting(false);
@@ -212,6 +213,23 @@ class Editor {
     const drop = dataset.getIds().filter((id) => !keep.has(id));
     if (drop.length) dataset.remove(drop);
     dataset.update(items);
+    return drop.length;
+  }
+
+  hideTooltip() {
+    // vis-network hides its hover card only when the mouse moves on the canvas off the item; an
+    // item deleted from the toolbar (the mouse is on the button) or redrawn by Python would leave
+    // the card of a gone edge on screen. Cancel a pending card, hide the shown one.
+    const ih = this.network && this.network.interactionHandler;
+    if (ih) {
+      if (ih.popupTimer !== undefined) {
+        clearTimeout(ih.popupTimer);
+        ih.popupTimer = undefined;
+      }
+      if (ih.popup) ih.popup.hide();
+      ih.popupObj = undefined;
+    }
+    for (const tip of this.canvasBox.querySelectorAll(".vis-tooltip")) tip.style.visibility = "hidden";
   }
 
   visNode(n, d) {
@@ -428,6 +446,7 @@ class Editor {
   }
 
   deleteSelected() {
+    this.hideTooltip();
     const nodes = this.network.getSelectedNodes();
     if (nodes.length) {
       this.emit("edit", { op: "remove_node", node: nodes[0] }, `Deleting ${nodes[0]}…`);
