@@ -17,7 +17,7 @@ import streamlit as st
 from causalrec_core.effects.cate import CATE_LEARNERS
 from causalrec_core.effects.diagnostics import SMD_THRESHOLD
 from causalrec_core.effects.estimators import ESTIMATORS
-from causalrec_core.effects.refute import refutation_table
+from causalrec_core.effects.refute import REFUTATION_COLUMNS, refutation_table
 from causalrec_core.effects.units import covariates_from_graph, detect_kind, node_for_column, roles_from_graph
 from causalrec_core.errors import ParameterError
 from causalrec_core.graph import model
@@ -227,6 +227,8 @@ with user_errors("Computing the diagnostics"):
         st.info("Choose covariates (or use the logged propensity) to see the propensity diagnostics.")
     else:
         diag, _ = ev.diagnostics(root, ds.id, ds.revision, treatment, outcome, cov_key, use_logged, seed, trim)
+        for warning in diag.warnings:
+            st.warning(md(warning))
         st.plotly_chart(charts.propensity_overlap(diag.overlap.histogram, source=diag.propensity_source, trim=trim,
                                                   n_trimmed=diag.n_trimmed, n=diag.n), key="effects_overlap")
         if len(diag.balance):
@@ -242,7 +244,8 @@ with user_errors("Computing the diagnostics"):
 
 # ---------------------------------------------------------------- refutation
 st.subheader("Refutation and sensitivity")
-st.caption(md("Each check refits the estimator on altered data (a few seconds): a placebo treatment, an added random "
+st.caption(md("Each check refits the estimator on altered data (several seconds; the time grows with the refits "
+              "per refuter): a placebo treatment, an added random "
               "common cause, random subsets, a simulated unobserved confounder, and the E-value. 'pass' means the "
               "check found no sign of a problem (it cannot prove the estimate right); 'warn' means look closer. On "
               f"more than {ev.MAX_REFUTE_ROWS:,} units the refits use a seeded random subsample of that size, so "
@@ -252,8 +255,13 @@ refute_methods = [m for m in ESTIMATORS if m != "naive"]
 ev.seed_widget("effects_refute_method", refute_methods[_default(refute_methods, "aipw")],
                lambda v: v in refute_methods)
 refute_method = c1.selectbox("Estimator to refute", refute_methods, key="effects_refute_method")
-ev.seed_widget("effects_refute_sims", 3)
-n_sims = int(c2.number_input("Refits per refuter", 1, 20, key="effects_refute_sims"))
+# 19 placebo refits make the smallest attainable permutation p-value 1/(19 + 1) = 0.05
+ev.seed_widget("effects_refute_sims", 19)
+n_sims = int(c2.number_input("Refits per refuter", 1, 20, key="effects_refute_sims",
+                             help="Refits of the placebo and subset checks (half as many for the random common "
+                                  "cause). The placebo check's permutation p-value cannot go below "
+                                  "1 / (refits + 1): 0.05 with 19 refits, 0.25 with 3."))
+c2.caption(md(f"Smallest attainable placebo p-value: 1/({n_sims} + 1) = {1 / (n_sims + 1):.3g}."))
 ev.seed_widget("effects_refute_strength", 0.5)
 strength = float(c3.number_input("Simulated confounder strength", 0.0, 2.0, step=0.1,
                                  key="effects_refute_strength",
@@ -267,9 +275,11 @@ if st.button("Run refutation checks", key="effects_refute"):
 ref = ss.get(REFUTE)
 if ref and ref["key"] == refute_key:
     table = refutation_table(ref["rows"])
+    fmt = {"original estimate": "%.4f", "new estimate": "%.4f", "E-value": "%.3f", "E-value (CI)": "%.3f",
+           "p-value": "%.3g"}
     st.dataframe(table.drop(columns=["verdict"]), hide_index=True, width="stretch", key="effects_refute_table",
-                 column_config={"original estimate": st.column_config.NumberColumn(format="%.4f"),
-                                "new estimate": st.column_config.NumberColumn(format="%.4f")})
+                 column_config={c: st.column_config.NumberColumn(format=f, help=REFUTATION_COLUMNS[c])
+                                for c, f in fmt.items()})
     n_pass = int((table["status"] == "pass").sum())
     st.markdown(f"**{n_pass} of {len(table)} checks pass**"
                 + ("." if n_pass == len(table) else "; look closer at: "
@@ -277,9 +287,12 @@ if ref and ref["key"] == refute_key:
     st.markdown("\n".join(f"- **{md(r['refuter'])}** ({md(r['status'])}): {md(r['verdict'])}"
                           for _, r in table.iterrows()))
     st.caption(md(f"Estimator: {refute_method}, ATE of {treatment} on {outcome}, adjusted for "
-                  f"{', '.join(covariates) or '(nothing)'}; 'new estimate' is the ATE after the alteration (for "
-                  "e_value: the E-value, the risk ratio an unmeasured confounder would need with both treatment "
-                  "and outcome to explain the estimate away). Seed " + str(seed) + "."))
+                  f"{', '.join(covariates) or '(nothing)'}. 'original estimate' and 'new estimate' are ATEs (before "
+                  "and after the alteration; the mean over the refits where there are several). 'E-value' is not an "
+                  "ATE but a risk ratio: how strongly an unmeasured confounder would need to be associated with both "
+                  "treatment and outcome to explain the estimate away ('E-value (CI)': to make the interval include "
+                  "no effect). 'p-value' is the placebo check's permutation p-value (at least "
+                  f"1/({ref['rows'][0].get('n_sims', n_sims)} + 1) with its refits). Seed " + str(seed) + "."))
     for note in ref["notes"]:
         st.caption(md(note))
 elif ref:

@@ -33,7 +33,13 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from causalrec_core.effects.estimators import EffectResult, _stratified_folds, _validate_data, _validate_X
+from causalrec_core.effects.estimators import (
+    EffectResult,
+    _covariate_problem,
+    _stratified_folds,
+    _validate_data,
+    _validate_X,
+)
 from causalrec_core.errors import NotFittedError, ParameterError, invalid_choice, out_of_range
 from causalrec_core.params import ParamsMixin
 
@@ -217,6 +223,12 @@ class CateLearner(ParamsMixin):
             + (f", clipped to [{self.clip:g}, {1 - self.clip:g}]" if self.clip > 0 else ""),
             f"CI: influence function of cross-fitted ({self.n_folds}-fold) AIPW scores, centred on ate_",
         ]
+        problem = _covariate_problem(Xa, names, "units", True)
+        if problem is not None:
+            self.notes_.append(
+                f"Covariates: {problem}. The base models here are regularised (or trees), so they still fit: "
+                "constant covariates are ignored and collinear ones share one effect; the estimates use only the "
+                "information the covariates carry.")
         return self
 
     def effect(self, X: Any) -> np.ndarray:
@@ -504,7 +516,7 @@ def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propen
     ParameterError
         Unknown method, mismatched lengths, missing segment labels, or invalid sizes.
     """
-    Xa, _ = _validate_X(X)
+    Xa, names = _validate_X(X)
     ta = np.asarray(t, dtype=np.float64)
     ya = np.asarray(y, dtype=np.float64)
     seg = np.asarray(segments.to_numpy() if isinstance(segments, pd.Series) else segments, dtype=object)
@@ -528,7 +540,9 @@ def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propen
                      f"(seed {seed}) to keep the page responsive; the segment effects are estimated on those units.")
     learner = make_cate_learner(method, base_learner=base_learner, random_state=int(seed))
     ef = None if e is None else e[fit_idx]
-    learner.fit(Xa[fit_idx], ta[fit_idx], ya[fit_idx], propensity=ef)
+    learner.fit(Xa[fit_idx] if names is None else pd.DataFrame(Xa[fit_idx], columns=names), ta[fit_idx],
+                ya[fit_idx], propensity=ef)
+    notes += [note for note in learner.notes_ if note.startswith("Covariates:")]
     by = effects_by_segment(learner.pseudo_outcomes_, seg[fit_idx], level=level)
     mc = pd.Series(learner.cate_).groupby(pd.Series(seg[fit_idx]).to_numpy()).mean()
     by["mean_cate"] = by["segment"].map(mc).to_numpy()

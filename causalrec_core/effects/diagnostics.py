@@ -10,7 +10,7 @@ values, dataclasses or DataFrames ready to show.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,8 @@ __all__ = ["Diagnostics", "OverlapReport", "balance", "diagnose", "effective_sam
 
 #: |standardised mean difference| above which a covariate is flagged as imbalanced.
 SMD_THRESHOLD = 0.1
+#: A fitted propensity model whose propensities all lie within this range of each other has collapsed.
+COLLAPSE_RANGE = 0.02
 
 
 def _vector(name: str, values: Any) -> np.ndarray:
@@ -336,6 +338,11 @@ class Diagnostics:
         Units trimming at ``trim`` would remove.
     clip : (float, float)
         Clipping bounds of the weights.
+    warnings : list of str
+        Problems of a fitted propensity model, in words: covariates that are constant or perfectly
+        collinear (the estimators refuse them), and a collapsed model (every propensity within
+        :data:`COLLAPSE_RANGE` of the others: the covariates carry no information about the
+        treatment, so weighting adjusts for nothing). Empty when there is none.
     """
 
     overlap: OverlapReport
@@ -349,6 +356,7 @@ class Diagnostics:
     trim: float
     n_trimmed: int
     clip: tuple[float, float]
+    warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> list[str]:
         """Plain-language sentences on overlap, balance and the effective sample size."""
@@ -405,6 +413,7 @@ def diagnose(X: Any, t: Any, *, propensity: Any = None, bins: int = 20, clip: tu
             Z = (Xa - Xa.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
             e = LogisticRegression(C=1e6, max_iter=1000).fit(Z, tv).predict_proba(Z)[:, 1]
         source = "logistic model"
+    warnings = [] if propensity is not None else _propensity_warnings(Xa, names, tv, e)
     overlap = propensity_overlap(e, tv, bins, clip=clip, thresholds=tuple(sorted({0.01, 0.05, float(trim)})))
     ec = np.clip(e, clip[0], clip[1])
     w = np.where(tv == 1, 1 / ec, 1 / (1 - ec))
@@ -415,4 +424,26 @@ def diagnose(X: Any, t: Any, *, propensity: Any = None, bins: int = 20, clip: tu
     return Diagnostics(
         overlap=overlap, balance=bal, ess=effective_sample_size(w), ess_treated=effective_sample_size(w[tv == 1]),
         ess_control=effective_sample_size(w[tv == 0]), n=len(tv), n_treated=int((tv == 1).sum()),
-        propensity_source=source, trim=float(trim), n_trimmed=int(removed.sum()), clip=(float(clip[0]), float(clip[1])))
+        propensity_source=source, trim=float(trim), n_trimmed=int(removed.sum()), clip=(float(clip[0]), float(clip[1])),
+        warnings=warnings)
+
+
+def _propensity_warnings(X: np.ndarray, names: list[str], t: np.ndarray, e: np.ndarray) -> list[str]:
+    """What is wrong with a propensity model fitted on ``X`` (see :attr:`Diagnostics.warnings`)."""
+    from causalrec_core.effects.estimators import _covariate_problem
+
+    out = []
+    problem = _covariate_problem(X, names, "units", True) if X.shape[1] else None
+    if problem is not None:
+        out.append(f"Covariates: {problem}. The adjusted estimators (regression, IPW, AIPW, matching) refuse "
+                   "such covariates: remove them from the adjustment set.")
+    lo, hi = float(e.min()), float(e.max())
+    if hi - lo < COLLAPSE_RANGE:
+        cause = ("there are no covariates" if X.shape[1] == 0 else
+                 "the covariates carry no information about who is treated")
+        out.append(f"The propensity model has collapsed: every unit's fitted propensity is about {float(e.mean()):.3f} "
+                   f"(range {lo:.3f}-{hi:.3f}, the share of treated units is {float(t.mean()):.3f}), because {cause}. "
+                   "Weighting by it adjusts for nothing: IPW reduces to the unadjusted difference in means and AIPW "
+                   "relies on its outcome model alone. Unless the treatment was randomised, choose covariates that "
+                   "explain who is treated.")
+    return out

@@ -489,17 +489,92 @@ def _fit_nuisance(kind: str, design: _DesignMatrix, target: np.ndarray, w: np.nd
     return _Nuisance(binary, beta=_fit_glm_parts(parts, binary=binary, what=what, beta0=beta0))
 
 
+_COLLINEAR_TOL = 1e-9  # singular values of the standardised covariates below this x the largest: collinear
+
+
+def _covariate_problem(X: np.ndarray, names: list[str] | None, label: str, whole: bool) -> str | None:
+    """Why a regression on [1, X] is not identified on these rows, in words, or None when it is.
+
+    Checks, in this order: covariates that are constant on the rows (naming them and their value),
+    fewer rows than coefficients, and perfectly collinear covariates (naming those that take part
+    in an exact linear relation, found from the null space of the centred, standardised X).
+    ``label`` says what the rows are ('units', 'treated units'); ``whole``: they are all the units.
+    """
+    n, p = X.shape
+    if p == 0 or n == 0:
+        return None
+    units = f"{'all ' if whole else 'the '}{n} {label}"
+    cols = names if names is not None else [f"column {j}" for j in range(p)]
+    spread = X.max(axis=0) - X.min(axis=0)
+    constant = np.flatnonzero(spread <= 1e-12 * np.maximum(np.abs(X).max(axis=0), 1.0))
+    if constant.size:
+        items = [f"{cols[j]!r} (every value {X[0, j]:.4g})" for j in constant]
+        listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        many = len(items) > 1
+        why = "no information about the treatment or the outcome" if whole else "no information within this arm"
+        return (f"the covariate{'s' if many else ''} {listed} {'are' if many else 'is'} constant on {units}"
+                + (" (every covariate is)" if constant.size == p and p > 1 else "")
+                + f", so {'they carry' if many else 'it carries'} {why} and "
+                + ("their coefficients" if many else "its coefficient") + " cannot be estimated")
+    if n < p + 1:
+        return (f"there {'are' if n > 1 else 'is'} only {n} {label} for {p} covariate(s) plus an intercept, fewer "
+                f"than the {p + 1} coefficients of the model")
+    Zc = (X - X.mean(axis=0)) / X.std(axis=0)
+    _, sv, vt = np.linalg.svd(Zc, full_matrices=False)
+    null = vt[sv <= _COLLINEAR_TOL * sv[0]]
+    if len(null):
+        involved = [cols[j] for j in range(p) if np.abs(null[:, j]).max() > 1e-6]
+        return (f"the covariates {involved} are perfectly collinear on {units} (one is an exact linear "
+                "combination of the others), so their separate coefficients cannot be estimated")
+    return None
+
+
+def _check_covariates(X: np.ndarray, names: list[str] | None, w: np.ndarray,
+                      fits: list[tuple[str, np.ndarray, str]]) -> None:
+    """Raise EstimationError when a covariate model (``fits``: what it is, the mask of its rows, what
+    its rows are) is not identified: constant or perfectly collinear covariates, or too few units."""
+    for what, mask, label in fits:
+        whole = bool(mask.all())
+        problem = _covariate_problem(X[mask & (w > 0)], names, label, whole)
+        if problem is None:
+            continue
+        if "constant" in problem:
+            advice = ("Remove the constant covariates from the adjustment set (with no covariate left nothing is "
+                      "adjusted for: regression and IPW then give the unadjusted difference in means), or use data in "
+                      "which they vary." if whole else
+                      "Remove that covariate from the adjustment set, or use data in which it varies within each arm.")
+        elif "collinear" in problem:
+            advice = "Remove one of the collinear covariates from the adjustment set."
+        else:
+            advice = "Choose fewer covariates or use more data."
+        raise EstimationError(f"cannot fit the {what}: {problem}. {advice}")
+
+
+def _solve_if(hess: np.ndarray, rhs: np.ndarray, what: str) -> np.ndarray:
+    """H^-1 rhs for an influence function; EstimationError when H is (numerically) singular."""
+    try:
+        if np.linalg.cond(hess) > 1e12:
+            raise np.linalg.LinAlgError
+        return np.linalg.solve(hess, rhs)
+    except np.linalg.LinAlgError:
+        raise EstimationError(
+            f"cannot compute the standard error: the Hessian of the {what} is singular (its covariates are "
+            "constant or perfectly collinear on its units, or its fitted probabilities are all 0 or 1). "
+            "Remove the constant or collinear covariates, or use ci_method='bootstrap'."
+        ) from None
+
+
 def _logistic_if(Z: np.ndarray, t: np.ndarray, w: np.ndarray, e_raw: np.ndarray) -> np.ndarray:
     """Influence functions (n, p) of logistic propensity coefficients: H^-1 (t_i - e_i) z_i."""
     hess = (Z * (w * e_raw * (1 - e_raw))[:, None]).T @ Z / w.sum()
-    return np.linalg.solve(hess, (Z * (t - e_raw)[:, None]).T).T
+    return _solve_if(hess, (Z * (t - e_raw)[:, None]).T, "propensity model").T
 
 
 def _glm_if(Z: np.ndarray, y: np.ndarray, w: np.ndarray, mu: np.ndarray, arm: np.ndarray, binary: bool) -> np.ndarray:
     """Influence functions (n, p) of an outcome GLM's coefficients fitted on the rows ``arm`` == 1."""
     v = mu * (1 - mu) if binary else np.ones_like(mu)
     hess = (Z * (w * arm * v)[:, None]).T @ Z / w.sum()
-    return np.linalg.solve(hess, (Z * (arm * (y - mu))[:, None]).T).T
+    return _solve_if(hess, (Z * (arm * (y - mu))[:, None]).T, "outcome model").T
 
 
 def _stratified_folds(t: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
@@ -855,6 +930,20 @@ class EffectEstimator(ParamsMixin):
         """Hook run once on the full sample (cross-fitting draws its folds here)."""
         return data
 
+    def _covariate_fits(self, data: _Data) -> list[tuple[str, np.ndarray, str]]:
+        """The regressions on the covariates that need an identified design: (what, mask of its rows,
+        what its rows are). Checked before fitting, so degenerate covariates fail with a clear message."""
+        return []
+
+    @staticmethod
+    def _all_fit(data: _Data, what: str) -> list[tuple[str, np.ndarray, str]]:
+        return [(what, np.ones(data.n, dtype=bool), "units")]
+
+    @staticmethod
+    def _arm_fits(data: _Data, what: str) -> list[tuple[str, np.ndarray, str]]:
+        return [(f"{what} of the treated arm", data.t == 1, "treated units"),
+                (f"{what} of the control arm", data.t == 0, "control units")]
+
     def _estimate(self, data: _Data, *, need_se: bool) -> _Estimate:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -906,8 +995,10 @@ class EffectEstimator(ParamsMixin):
             Invalid parameters, non-binary ``t``, mismatched lengths, missing values, or
             ``propensity`` given to an estimator that does not use it.
         EstimationError
-            No treated or no control units, a nuisance model that cannot be fitted, or too many
-            failed bootstrap replicates.
+            No treated or no control units; covariates that a regression of the estimator (propensity
+            or outcome model) cannot use - constant or perfectly collinear on its units, or more
+            coefficients than units (the message names them and says what to change); a nuisance
+            model that cannot be fitted; or too many failed bootstrap replicates.
         """
         self._check_params()
         ci_method = self._check_common(propensity is not None)
@@ -917,6 +1008,7 @@ class EffectEstimator(ParamsMixin):
                 "an estimator that weights or matches on the propensity ('ipw', 'aipw', 'matching')."
             )
         data, names = _validate_data(X, t, y, sample_weight, propensity)
+        _check_covariates(data.X, names, data.w, self._covariate_fits(data))
         data = self._prepare(data)
         # the GLM nuisances multiply skinny matrices: multi-threaded BLAS only adds synchronisation
         with threadpool_limits(limits=1, user_api="blas"):
@@ -1139,6 +1231,11 @@ class OutcomeRegression(EffectEstimator):
                 "trees); use ci_method='bootstrap'."
             )
 
+    def _covariate_fits(self, data: _Data) -> list[tuple[str, np.ndarray, str]]:
+        if self.learner != "linear":
+            return []
+        return self._all_fit(data, "outcome model") + self._arm_fits(data, "outcome model")
+
     def _estimate(self, data: _Data, *, need_se: bool) -> _Estimate:
         design = _DesignMatrix(data.X)
         seed = self._learner_seed()
@@ -1222,6 +1319,11 @@ class _PropensityMixin:
 
     def _accepts_propensity(self) -> bool:
         return True
+
+    def _propensity_fits(self, data: _Data) -> list[tuple[str, np.ndarray, str]]:
+        if data.e is not None or self.propensity_learner != "logistic":
+            return []
+        return EffectEstimator._all_fit(data, "propensity model")
 
     def _clip(self, e_raw: np.ndarray) -> tuple[np.ndarray, int]:
         if self.clip is None:
@@ -1348,6 +1450,9 @@ class IPW(_PropensityMixin, EffectEstimator):
                 "ci_method='bootstrap', propensity_learner='logistic', or known propensities."
             )
         return ci
+
+    def _covariate_fits(self, data: _Data) -> list[tuple[str, np.ndarray, str]]:
+        return self._propensity_fits(data)
 
     def _estimate(self, data: _Data, *, need_se: bool) -> _Estimate:
         design = _DesignMatrix(data.X)
@@ -1506,6 +1611,10 @@ class AIPW(_PropensityMixin, EffectEstimator):
         _check_choice("propensity_learner", self.propensity_learner, PROPENSITY_LEARNERS)
         _check_clip(self.clip)
         _check_choice("bootstrap_refit", self.bootstrap_refit, BOOTSTRAP_REFITS)
+
+    def _covariate_fits(self, data: _Data) -> list[tuple[str, np.ndarray, str]]:
+        outcome = self._arm_fits(data, "outcome model") if self.learner == "linear" else []
+        return self._propensity_fits(data) + outcome
 
     def _prepare(self, data: _Data) -> _Data:
         counts = [int((data.t == arm).sum()) for arm in (0, 1)]
@@ -1725,6 +1834,10 @@ class Matching(_PropensityMixin, EffectEstimator):
                               seed=self._learner_seed(), what="propensity model").predict(design)
         e = np.clip(e, 1e-12, 1 - 1e-12)
         return special.logit(e)[:, None]
+
+    def _covariate_fits(self, data: _Data) -> list[tuple[str, np.ndarray, str]]:
+        fits = self._propensity_fits(data) if self.distance == "propensity" else []
+        return fits + (self._arm_fits(data, "bias-correction regression") if self.bias_correction else [])
 
     def _estimate(self, data: _Data, *, need_se: bool) -> _Estimate:
         from sklearn.neighbors import NearestNeighbors

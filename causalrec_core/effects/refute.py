@@ -54,6 +54,7 @@ from causalrec_core.effects.estimators import EffectEstimator, make_estimator
 from causalrec_core.errors import ParameterError, out_of_range
 
 __all__ = [
+    "REFUTATION_COLUMNS",
     "REFUTERS",
     "data_subsets",
     "e_value",
@@ -102,8 +103,13 @@ def _check_sims(n_sims: Any) -> int:
 
 
 def _fit(make: Callable[[], EffectEstimator], X: np.ndarray, t: np.ndarray, y: np.ndarray,
-         propensity: np.ndarray | None = None) -> EffectEstimator:
+         propensity: np.ndarray | None = None, names: list[str] | None = None) -> EffectEstimator:
+    """A fresh estimator fitted on X (as a frame with the covariates' ``names`` when known, so its
+    messages name them; extra columns a refuter added are named after it)."""
     est = make()
+    if names is not None:
+        extra = [f"added by the refuter ({k})" for k in range(X.shape[1] - len(names))]
+        X = pd.DataFrame(X, columns=[*names, *extra])
     if propensity is not None:
         return est.fit(X, t, y, propensity=propensity)
     return est.fit(X, t, y)
@@ -111,14 +117,15 @@ def _fit(make: Callable[[], EffectEstimator], X: np.ndarray, t: np.ndarray, y: n
 
 def _prepare(estimator: EstimatorSpec, X: Any, t: Any, y: Any, seed: int, propensity: Any
              ) -> tuple[Callable[[], EffectEstimator], np.ndarray, np.ndarray, np.ndarray, np.ndarray | None,
-                        EffectEstimator]:
+                        EffectEstimator, list[str] | None]:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise out_of_range("seed", seed, "a non-negative integer")
     make = _factory(estimator, int(seed))
     Xa, ta, ya = _as_X(X), _vec("t", t), _vec("y", y)
     e = None if propensity is None else _vec("propensity", propensity)
-    base = _fit(make, Xa, ta, ya, e)
-    return make, Xa, ta, ya, e, base
+    names = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
+    base = _fit(make, Xa, ta, ya, e, names)
+    return make, Xa, ta, ya, e, base, names
 
 
 def _summary(est: Any) -> tuple[float, float, tuple[float, float]]:
@@ -143,34 +150,43 @@ def placebo_treatment(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, n_sim
 
     A permuted treatment is independent of everything, so its estimated effect should be zero up
     to noise. Known propensities are not passed to placebo fits (they do not describe a permuted
-    treatment). ``p_value`` is the permutation p-value of the real estimate:
-    (1 + #{|placebo| >= |estimate|}) / (n_sims + 1).
+    treatment). ``share_exceeded`` is the share of placebo effects whose absolute value the real
+    estimate's exceeds; ``p_value`` is the permutation p-value of the real estimate,
+    (1 + #{|placebo| >= |estimate|}) / (n_sims + 1), which cannot go below ``p_value_floor`` =
+    1 / (n_sims + 1) (0.25 with 3 refits): the verdict states both.
 
     Returns
     -------
     dict
         ``refuter, estimate_before, estimate_after`` (mean placebo effect), ``placebo_sd``,
-        ``interval`` (2.5 % and 97.5 % quantiles of the placebo effects), ``p_value``, ``n_sims``,
-        ``passed``, ``verdict``.
+        ``interval`` (2.5 % and 97.5 % quantiles of the placebo effects), ``share_exceeded``,
+        ``p_value``, ``p_value_floor``, ``n_sims``, ``passed``, ``verdict``.
     """
     n_sims = _check_sims(n_sims)
-    make, Xa, ta, ya, _, base = _prepare(estimator, X, t, y, seed, propensity)
+    make, Xa, ta, ya, _, base, names = _prepare(estimator, X, t, y, seed, propensity)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x91AC]))
-    draws = np.array([_summary(_fit(make, Xa, rng.permutation(ta), ya))[0] for _ in range(n_sims)])
+    draws = np.array([_summary(_fit(make, Xa, rng.permutation(ta), ya, names=names))[0] for _ in range(n_sims)])
     before, se, _ = _summary(base)
     after = float(draws.mean())
     sd = float(draws.std(ddof=1)) if n_sims > 1 else se
     mc_se = sd / math.sqrt(n_sims)
     passed = abs(after) < 3 * max(mc_se, 1e-12)
+    n_exceeded = int(np.sum(abs(before) > np.abs(draws)))
+    share = n_exceeded / n_sims
     p_value = float((1 + np.sum(np.abs(draws) >= abs(before))) / (n_sims + 1))
+    p_floor = 1 / (n_sims + 1)
     verdict = (f"With a randomly permuted treatment the estimated effect is {_g(after)} on average "
-               f"(SD {_g(sd)}), " + ("consistent with zero as it should be"
-                                     if passed else "not zero, so the estimator finds effects where there are none")
-               + f"; the real estimate {_g(before)} is larger than {100 * (1 - p_value):.0f}% of the placebo "
-               "effects.")
+               f"(SD {_g(sd)} over {n_sims} refit{'s' if n_sims > 1 else ''}), "
+               + ("consistent with zero as it should be"
+                  if passed else "not zero, so the estimator finds effects where there are none")
+               + f"; the real estimate {_g(before)} is larger in absolute value than {n_exceeded} of the {n_sims} "
+               f"placebo effects ({share:.0%}). Permutation p-value {p_value:.3g}: with {n_sims} refit"
+               f"{'s' if n_sims > 1 else ''} the smallest possible p-value is 1/({n_sims} + 1) = {p_floor:.3g}"
+               + (" (reached: no placebo effect is as large as the real one)." if n_exceeded == n_sims else "."))
     return {"refuter": "placebo_treatment", "estimate_before": before, "estimate_after": after,
             "placebo_sd": sd, "interval": [float(np.quantile(draws, 0.025)), float(np.quantile(draws, 0.975))],
-            "p_value": p_value, "n_sims": n_sims, "passed": bool(passed), "verdict": verdict}
+            "share_exceeded": share, "p_value": p_value, "p_value_floor": p_floor, "n_sims": n_sims,
+            "passed": bool(passed), "verdict": verdict}
 
 
 def random_common_cause(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, n_sims: int = 10, seed: int = 0,
@@ -184,9 +200,10 @@ def random_common_cause(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, n_s
         ``interval`` (min and max of the refits), ``n_sims``, ``passed``, ``verdict``.
     """
     n_sims = _check_sims(n_sims)
-    make, Xa, ta, ya, e, base = _prepare(estimator, X, t, y, seed, propensity)
+    make, Xa, ta, ya, e, base, names = _prepare(estimator, X, t, y, seed, propensity)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x4C0C]))
-    draws = np.array([_summary(_fit(make, np.column_stack([Xa, rng.standard_normal(len(ta))]), ta, ya, e))[0]
+    draws = np.array([_summary(_fit(make, np.column_stack([Xa, rng.standard_normal(len(ta))]), ta, ya, e,
+                                    names))[0]
                       for _ in range(n_sims)])
     before, se, _ = _summary(base)
     after = float(draws.mean())
@@ -212,13 +229,13 @@ def data_subsets(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, frac: floa
     n_sims = _check_sims(n_sims)
     if not isinstance(frac, (int, float)) or isinstance(frac, bool) or not 0 < frac < 1:
         raise out_of_range("frac", frac, "a number strictly between 0 and 1, e.g. 0.8")
-    make, Xa, ta, ya, e, base = _prepare(estimator, X, t, y, seed, propensity)
+    make, Xa, ta, ya, e, base, names = _prepare(estimator, X, t, y, seed, propensity)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x5B5E]))
     n, m = len(ta), max(2, int(round(frac * len(ta))))
     draws = []
     for _ in range(n_sims):
         idx = np.sort(rng.choice(n, size=m, replace=False))
-        draws.append(_summary(_fit(make, Xa[idx], ta[idx], ya[idx], None if e is None else e[idx]))[0])
+        draws.append(_summary(_fit(make, Xa[idx], ta[idx], ya[idx], None if e is None else e[idx], names))[0])
     arr = np.array(draws)
     before, se, _ = _summary(base)
     after = float(arr.mean())
@@ -250,12 +267,12 @@ def unobserved_confounder(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, s
     for name, v in (("strength_t", strength_t), ("strength_y", strength_y)):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
             raise out_of_range(name, v, "a finite number")
-    make, Xa, ta, ya, _, base = _prepare(estimator, X, t, y, seed, propensity)
+    make, Xa, ta, ya, _, base, names = _prepare(estimator, X, t, y, seed, propensity)
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xC0F0]))
     sd_y = float(ya.std()) or 1.0
     u = strength_t * (ta - ta.mean()) + strength_y * (ya - ya.mean()) / sd_y + rng.standard_normal(len(ta))
     before, se, (lo0, hi0) = _summary(base)
-    after, _, (lo1, hi1) = _summary(_fit(make, np.column_stack([Xa, u]), ta, ya))
+    after, _, (lo1, hi1) = _summary(_fit(make, np.column_stack([Xa, u]), ta, ya, names=names))
 
     def conclusion(lo: float, hi: float) -> int:
         return 1 if lo > 0 else (-1 if hi < 0 else 0)
@@ -386,7 +403,7 @@ def refute_all(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, seed: int = 
         data_subsets(estimator, X, t, y, n_sims=n_sims, **kw),
         unobserved_confounder(estimator, X, t, y, strength_t=strength_t, strength_y=strength_y, **kw),
     ]
-    _, _, ta, ya, _, base = _prepare(estimator, X, t, y, seed, propensity)
+    _, _, ta, ya, _, base, _ = _prepare(estimator, X, t, y, seed, propensity)
     est, _, ci = _summary(base)
     binary = bool(np.isin(np.unique(ya), (0.0, 1.0)).all())
     if binary:
@@ -404,12 +421,32 @@ def refute_all(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, seed: int = 
     return out
 
 
+#: Columns of :func:`refutation_table` -> what their numbers are (for column headers' help).
+REFUTATION_COLUMNS: dict[str, str] = {
+    "refuter": "the check",
+    "what is done": "how the data are altered",
+    "original estimate": "the estimator's ATE on the unaltered data",
+    "new estimate": "the ATE after the alteration (the mean over the refits for placebo_treatment, "
+                    "random_common_cause and data_subsets); empty for the E-value, which refits nothing",
+    "E-value": "e_value only: the risk ratio an unmeasured confounder would need with both the treatment and the "
+               "outcome to explain the estimate away (a ratio >= 1, not an ATE)",
+    "E-value (CI)": "e_value only: the same for moving the confidence interval to include no effect "
+                    "(1 when it already does)",
+    "p-value": "placebo_treatment only: the permutation p-value of the real estimate (at least 1 / (refits + 1))",
+    "status": "pass, or warn (look closer)",
+    "verdict": "the result in words",
+}
+
+
 def refutation_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The results of :func:`refute_all` as a table: refuter, what it does, the original and the new
-    estimate (for the E-value: the E-value of the estimate), status and verdict."""
+    """The results of :func:`refute_all` as a table, one row per refuter, with the columns of
+    :data:`REFUTATION_COLUMNS`: ATEs in 'original estimate' / 'new estimate', the E-values (risk
+    ratios) and the placebo p-value each in their own column (empty where they do not apply)."""
     return pd.DataFrame([{
         "refuter": r["refuter"], "what is done": REFUTERS.get(r["refuter"], ""),
         "original estimate": r.get("estimate_before"),
-        "new estimate": r.get("e_value") if r["refuter"] == "e_value" else r.get("estimate_after"),
+        "new estimate": None if r["refuter"] == "e_value" else r.get("estimate_after"),
+        "E-value": r.get("e_value"), "E-value (CI)": r.get("e_value_ci"), "p-value": r.get("p_value"),
         "status": r.get("status", "pass" if r.get("passed") else "warn"), "verdict": r.get("verdict", ""),
-    } for r in rows], columns=["refuter", "what is done", "original estimate", "new estimate", "status", "verdict"])
+    } for r in rows], columns=list(REFUTATION_COLUMNS)).astype(
+        {c: "float64" for c in ("original estimate", "new estimate", "E-value", "E-value (CI)", "p-value")})

@@ -286,3 +286,22 @@ def test_neural_lr_schedule_is_validated(synth: dict[str, np.ndarray]) -> None:
     TARNet(lr_schedule="constant", device="cpu", **FAST_NN).fit(X, t, y)
     with pytest.raises(ParameterError, match="lr_schedule"):
         TARNet(lr_schedule="cosine").fit(X, t, y)
+
+
+@pytest.mark.parametrize("method", ["s_learner", "t_learner", "x_learner", "dr_learner"])
+def test_meta_learners_on_constant_covariates_say_so(method):
+    """Degenerate covariates (constant on every unit) do not crash a meta-learner (its base models are
+    regularised or trees, a valid fit), and its notes say that the covariates carry no information."""
+    from causalrec_core.effects.cate import make_cate_learner, segment_report
+
+    rng = np.random.default_rng(0)
+    n = 40
+    t = (np.arange(n) % 5 < 2).astype(float)
+    y = rng.integers(0, 2, n).astype(float)
+    X = pd.DataFrame({"user_activity": np.full(n, 2.0794), "item_popularity": np.full(n, 1.7918)})
+    for base in ("linear", "gbm"):
+        res = make_cate_learner(method, base_learner=base, random_state=0).fit(X, t, y).result()
+        assert np.isfinite(res.estimate) and np.isfinite(res.se)
+        assert any("'user_activity' (every value 2.079)" in note and "constant" in note for note in res.notes)
+    out = segment_report(method, X, t, y, pd.Series(np.where(np.arange(n) % 2, "a", "b")), seed=0)
+    assert any(note.startswith("Covariates:") and "item_popularity" in note for note in out["notes"])

@@ -164,3 +164,40 @@ def test_diagnose_fitted_and_logged_propensity() -> None:
     assert logged.n_trimmed == int(((e < 0.05) | (e > 0.95)).sum())
     with pytest.raises(ParameterError, match="trim"):
         diagnose(X, t, trim=0.6)
+
+
+# ----------------------------------------------------------------------------- a collapsed propensity model
+
+
+def test_diagnose_flags_a_collapsed_propensity_model_and_constant_covariates() -> None:
+    """The browser review's case: constant covariates make every fitted propensity equal (0.400):
+    the diagnostics must say so (warnings), not just print the range."""
+    from causalrec_core.effects.diagnostics import diagnose
+
+    n = 40
+    t = (np.arange(n) % 5 < 2).astype(float)
+    X = pd.DataFrame({"user_activity": np.full(n, 2.0794), "item_popularity": np.full(n, 1.7918)})
+    diag = diagnose(X, t)
+    text = " ".join(diag.warnings)
+    assert len(diag.warnings) == 2, diag.warnings
+    assert "'user_activity' (every value 2.079) and 'item_popularity' (every value 1.792) are constant" in text
+    assert "propensity model has collapsed" in text and "about 0.400 (range 0.400-0.400" in text
+    assert "carry no information about who is treated" in text
+
+
+def test_diagnose_flags_uninformative_covariates_but_not_informative_ones() -> None:
+    from causalrec_core.effects.diagnostics import diagnose
+
+    n = 40
+    t = (np.arange(n) % 5 < 2).astype(float)
+    # varies, but is balanced across the arms: the model collapses without any constant covariate
+    balanced = pd.DataFrame({"x": np.where(np.arange(n) % 2 == 0, 0.0, 1.0)})
+    diag = diagnose(balanced, t)
+    assert any("collapsed" in w for w in diag.warnings), (diag.overlap.range_treated, diag.warnings)
+    assert not any("constant" in w for w in diag.warnings)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    t2 = (rng.random(400) < 1 / (1 + np.exp(-x))).astype(float)
+    assert diagnose(pd.DataFrame({"x": x}), t2).warnings == []
+    # a logged (known) propensity that is the same for every unit is a randomised design, not a problem
+    assert diagnose(pd.DataFrame({"x": x}), t2, propensity=np.full(400, 0.5)).warnings == []

@@ -499,3 +499,85 @@ def test_weighting_balances_the_covariates() -> None:
     assert table["smd"].abs().max() > 0.3
     assert table["smd_weighted"].abs().max() < 0.1
     assert not table["imbalanced"].any()
+
+
+# ----------------------------------------------------------------------------- degenerate covariates
+
+
+def _degenerate_frame(kind: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """A small frame like a tiny CSV import (40 pairs): 40% treated, a binary outcome, and covariates
+    that are constant ('constant': the browser review's case), partly constant, or collinear."""
+    rng = np.random.default_rng(0)
+    n = 40
+    t = (np.arange(n) % 5 < 2).astype(float)
+    y = rng.integers(0, 2, n).astype(float)
+    a = rng.normal(size=n)
+    X = {
+        "constant": pd.DataFrame({"user_activity": np.full(n, 2.0794), "item_popularity": np.full(n, 1.7918)}),
+        "one_constant": pd.DataFrame({"user_activity": a, "item_popularity": np.full(n, 1.7918)}),
+        "collinear": pd.DataFrame({"user_activity": a, "item_popularity": 2 * a + 1}),
+    }[kind]
+    return X, t, y
+
+
+@pytest.mark.parametrize("ci", ["auto", "bootstrap"])
+@pytest.mark.parametrize("method", ADJUSTED)
+@pytest.mark.parametrize(("kind", "named", "says"), [
+    ("constant", ["'user_activity' (every value 2.079)", "'item_popularity' (every value 1.792)"], "constant"),
+    ("one_constant", ["'item_popularity' (every value 1.792)"], "constant"),
+    ("collinear", ["['user_activity', 'item_popularity']"], "perfectly collinear"),
+])
+def test_constant_or_collinear_covariates_raise_a_clear_estimation_error(method, ci, kind, named, says):
+    """No raw LinAlgError ('Singular matrix') and no numbers from a singular fit: every adjusted
+    estimator refuses the covariates with an EstimationError that names them and says what to do."""
+    X, t, y = _degenerate_frame(kind)
+    kw = {"ci_method": "bootstrap", "n_bootstrap": 20} if ci == "bootstrap" else {}
+    with pytest.raises(EstimationError) as err:
+        make_estimator(method, seed=0, **kw).fit(X, t, y)
+    msg = str(err.value)
+    assert says in msg and "all 40 units" in msg, msg
+    for name in named:
+        assert name in msg, msg
+    assert "Remove" in msg and "adjustment set" in msg
+    assert "Singular" not in msg
+
+
+def test_naive_ignores_degenerate_covariates():
+    X, t, y = _degenerate_frame("constant")
+    assert make_estimator("naive").fit(X, t, y).ate_ == pytest.approx(y[t == 1].mean() - y[t == 0].mean())
+
+
+def test_known_propensity_ipw_does_not_model_the_covariates():
+    X, t, y = _degenerate_frame("constant")
+    est = make_estimator("ipw").fit(X, t, y, propensity=np.full(len(t), 0.4))
+    assert math.isfinite(est.ate_) and math.isfinite(est.se_ate_)
+
+
+@pytest.mark.parametrize(("method", "what"), [("regression", "outcome model of the treated arm"),
+                                              ("aipw", "outcome model of the treated arm"),
+                                              ("matching", "bias-correction regression of the treated arm")])
+def test_covariate_constant_within_one_arm_is_named(method, what):
+    rng = np.random.default_rng(1)
+    n = 60
+    t = (np.arange(n) % 2).astype(float)
+    y = rng.normal(size=n)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": np.where(t == 1, 1.0, rng.normal(size=n))})
+    with pytest.raises(EstimationError, match=f"cannot fit the {what}: the covariate 'b' .* constant on the 30 "
+                                              "treated units"):
+        make_estimator(method, seed=0).fit(X, t, y)
+
+
+def test_too_few_units_for_the_covariates():
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(4, 4)), columns=list("abcd"))
+    with pytest.raises(EstimationError, match="only 4 units for 4 covariate"):
+        make_estimator("ipw").fit(X, [0, 1, 0, 1], [0.0, 1.0, 1.0, 0.0])
+
+
+def test_singular_influence_function_hessian_is_an_estimation_error():
+    """The safety net of the M-estimation SEs: a singular Hessian is an EstimationError, not a LinAlgError."""
+    Z = np.column_stack([np.ones(6), np.zeros(6)])
+    with pytest.raises(EstimationError, match="Hessian of the propensity model is singular"):
+        est_mod._logistic_if(Z, np.array([0, 1, 0, 1, 0, 1.0]), np.ones(6), np.full(6, 0.5))
+    with pytest.raises(EstimationError, match="Hessian of the outcome model is singular"):
+        est_mod._glm_if(Z, np.ones(6), np.ones(6), np.full(6, 0.5), np.ones(6), True)

@@ -50,6 +50,32 @@ def test_placebo_treatment_passes_and_reports_a_small_p_value(data):
     assert res["interval"][0] < 0 < res["interval"][1]
 
 
+def test_placebo_verdict_reports_the_share_exceeded_and_the_p_value_floor(data):
+    """The real effect (~1) is far above every placebo effect: the verdict must say 'than 3 of the 3
+    placebo effects (100%)', not '75%' (1 - the p-value, whose floor is 1/(3+1) with 3 refits)."""
+    X, t, y = data
+    res = placebo_treatment("regression", X, t, y, n_sims=3, seed=0)
+    assert res["share_exceeded"] == 1.0
+    assert res["p_value"] == pytest.approx(0.25) and res["p_value_floor"] == pytest.approx(0.25)
+    assert "than 3 of the 3 placebo effects (100%)" in res["verdict"]
+    assert "75%" not in res["verdict"]
+    assert "smallest possible p-value is 1/(3 + 1) = 0.25" in res["verdict"]
+
+
+def test_placebo_share_counts_placebo_effects_larger_than_the_estimate():
+    """With no effect at all, the real estimate exceeds only some placebo effects: the share is
+    #{|placebo| < |estimate|} / n_sims, and the p-value is (1 + #{|placebo| >= |estimate|}) / (n + 1)."""
+    rng = np.random.default_rng(3)
+    n = 400
+    X = rng.normal(size=(n, 1))
+    t = (rng.random(n) < 0.5).astype(float)
+    y = X[:, 0] + rng.normal(size=n)
+    res = placebo_treatment("regression", X, t, y, n_sims=9, seed=0)
+    k = round(res["share_exceeded"] * 9)
+    assert res["p_value"] == pytest.approx((1 + 9 - k) / 10)
+    assert f"than {k} of the 9 placebo effects ({k / 9:.0%})" in res["verdict"]
+
+
 def test_placebo_treatment_accepts_a_factory_and_is_reproducible(data):
     X, t, y = data
     make = lambda: make_estimator("regression", seed=0)  # noqa: E731
@@ -136,10 +162,33 @@ def test_refute_all_runs_every_refuter_and_tabulates(data):
     assert [r["refuter"] for r in rows] == list(REFUTERS)
     assert all(r["status"] == ("pass" if r["passed"] else "warn") for r in rows)
     table = refutation_table(rows)
-    assert list(table.columns) == ["refuter", "what is done", "original estimate", "new estimate", "status", "verdict"]
+    assert list(table.columns) == ["refuter", "what is done", "original estimate", "new estimate", "E-value",
+                                   "E-value (CI)", "p-value", "status", "verdict"]
     assert table.loc[0, "new estimate"] == pytest.approx(rows[0]["estimate_after"])
-    assert table.loc[4, "new estimate"] == pytest.approx(rows[4]["e_value"])  # continuous outcome: E-value per SD
+    # the E-value (a risk ratio, not an ATE) has its own column; its row has no 'new estimate'
+    assert table.loc[4, "E-value"] == pytest.approx(rows[4]["e_value"])  # continuous outcome: E-value per SD
+    assert table.loc[4, "E-value (CI)"] == pytest.approx(rows[4]["e_value_ci"])
+    assert math.isnan(table.loc[4, "new estimate"])
+    assert table["E-value"].iloc[:4].isna().all()
+    assert table.loc[0, "p-value"] == pytest.approx(rows[0]["p_value"]) and table["p-value"].iloc[1:].isna().all()
     assert rows[0]["passed"] and rows[2]["passed"]  # placebo ~ 0; subsets stable
     yb = (y > np.median(y)).astype(float)
     rows_b = refute_all("regression", X, t, yb, n_sims=1, seed=1)
     assert rows_b[-1]["refuter"] == "e_value" and rows_b[-1]["e_value"] > 1
+
+
+def test_refuters_on_constant_covariates_raise_a_clear_error():
+    """Refuting on degenerate covariates is the estimator's EstimationError naming them (from a frame:
+    the refits keep the covariates' names), never a raw LinAlgError."""
+    import pandas as pd
+
+    from causalrec_core.effects.refute import refute_all
+    from causalrec_core.errors import EstimationError
+
+    n = 40
+    t = (np.arange(n) % 5 < 2).astype(float)
+    y = np.random.default_rng(0).integers(0, 2, n).astype(float)
+    X = pd.DataFrame({"user_activity": np.full(n, 2.0794), "item_popularity": np.full(n, 1.7918)})
+    for method in ("regression", "ipw", "aipw", "matching"):
+        with pytest.raises(EstimationError, match="'user_activity' .* constant"):
+            refute_all(method, X, t, y, n_sims=2)

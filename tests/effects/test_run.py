@@ -51,3 +51,20 @@ def test_bad_choices_are_parameter_errors():
         prepare_design(data, "exposed", "purchased", ["nope"])
     with pytest.raises(ParameterError, match="at least one estimator"):
         estimate_ate(data, "exposed", "purchased", [], [])
+
+
+def test_estimate_ate_on_constant_covariates_is_a_clear_error():
+    """The browser review's case (a 40-row import whose covariates are constant): the page's core call
+    raises an EstimationError naming the covariates, not numpy's 'LinAlgError: Singular matrix'."""
+    from causalrec_core.errors import EstimationError
+
+    rng = np.random.default_rng(0)
+    n = 40
+    data = pd.DataFrame({"viewed": (np.arange(n) % 5 < 2).astype(int), "purchased": rng.integers(0, 2, n),
+                         "user_activity": np.full(n, 2.0794), "item_popularity": np.full(n, 1.7918)})
+    for method in ("regression", "ipw", "aipw", "matching"):
+        with pytest.raises(EstimationError, match="'user_activity' .* and 'item_popularity' .* are constant"):
+            estimate_ate(data, "viewed", "purchased", ["user_activity", "item_popularity"], ["naive", method])
+    out = estimate_ate(data, "viewed", "purchased", [], ["naive", "regression", "ipw"])  # without them: no adjustment
+    naive, regression, ipw = (r["estimate"] for r in out["results"])
+    assert regression == pytest.approx(naive) and ipw == pytest.approx(naive)

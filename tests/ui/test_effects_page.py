@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -157,7 +158,11 @@ def test_refuters_table(workspace):
     assert list(table["refuter"]) == ["placebo_treatment", "random_common_cause", "data_subsets",
                                       "unobserved_confounder", "e_value"]
     assert set(table["status"]) <= {"pass", "warn"}
-    assert table["new estimate"].notna().all()
+    # ATEs in 'new estimate'; the E-value (a risk ratio) in its own column, the placebo p-value in its own
+    assert table["new estimate"].iloc[:4].notna().all() and pd.isna(table["new estimate"].iloc[4])
+    assert table["E-value"].iloc[:4].isna().all() and table["E-value"].iloc[4] >= 1
+    assert table["p-value"].iloc[0] == pytest.approx(0.5)  # 1 refit: the smallest possible p-value is 1/2
+    assert any(md("Smallest attainable placebo p-value: 1/(1 + 1) = 0.5") in c.value for c in at.caption)
     # the verdicts are written out in full below the table (too long for a table cell)
     verdicts = "\n".join(m.value for m in at.markdown)
     for refuter, status in zip(table["refuter"], table["status"], strict=True):
@@ -165,6 +170,57 @@ def test_refuters_table(workspace):
         assert re.search(rf"- \*\*{name}\*\* \({status}\): \S.{{20,}}", verdicts), refuter
     n_pass = int((table["status"] == "pass").sum())
     assert any(m.value.startswith(f"**{n_pass} of 5 checks pass**") for m in at.markdown)
+    # the placebo sentence reports the share of placebo effects the estimate exceeds and the p-value floor
+    assert re.search(r"larger in absolute value than [01] of the 1 placebo effects \\\((0|100)%\\\)", verdicts), verdicts
+    assert md("the smallest possible p-value is 1/(1 + 1) = 0.5") in verdicts
+
+
+def test_refits_default_to_19_with_the_p_value_floor_shown(workspace):
+    at = _effects_page()
+    assert at.number_input(key="effects_refute_sims").value == 19
+    assert any(md("Smallest attainable placebo p-value: 1/(19 + 1) = 0.05") in c.value for c in at.caption)
+
+
+def _plain(text: str) -> str:
+    """Text without the markdown escapes of ui.common.md."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def test_constant_covariates_are_flagged_and_refused_with_a_clear_message(workspace, tmp_path):
+    """The browser review's case: a tiny import (7 users, 5 items) whose user_activity and
+    item_popularity are constant. The diagnostics warn that the propensity model collapsed (all
+    0.400), and Estimate says which covariates are constant and what to do: no 'LinAlgError'."""
+    from causalrec_core.data.importer import import_dataset
+
+    at = _effects_page()
+    store = ProjectStore(workspace)
+    project = store.list_projects()[0]
+    lines = []
+    for u in range(7):  # every user has 6 events and every item 7 distinct users: both covariates constant
+        lines += [f"u{u},i{i},2024-01-{1 + i + u:02d}T10:00:00,{'view' if (u + i) % 5 < 2 else 'click'}"
+                  for i in range(5)]
+        lines.append(f"u{u},i{(2 * u) % 5},2024-01-{20 + u:02d}T10:00:00,purchase")
+    csv = tmp_path / "tiny.csv"
+    csv.write_text("\n".join(["user,item,ts,event", *lines]) + "\n")
+    info = import_dataset(store, project.id, "tiny", csv, {"user": "user", "item": "item", "timestamp": "ts",
+                                                          "event": "event"})
+    at.run()
+    at.selectbox(key="effects_dataset_picker").set_value(info.id).run()
+    at.selectbox(key="effects_treatment").set_value("viewed").run()
+    at.selectbox(key="effects_outcome").set_value("purchased").run()
+    assert set(at.multiselect(key="effects_covariates").value) == {"user_activity", "item_popularity"}
+    assert not at.exception, at.exception
+    warnings = _plain(" ".join(w.value for w in at.warning))
+    assert "propensity model has collapsed" in warnings and "0.400" in warnings, warnings
+    assert "are constant on all 35 units" in warnings, warnings
+    at.button(key="effects_estimate").click().run()
+    assert not at.exception, at.exception
+    errors = [_plain(e.value) for e in at.error]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("Estimating the effect failed: cannot fit the")
+    assert "'user_activity' (every value 1.946) and 'item_popularity' (every value 2.079)" in errors[0]
+    assert "constant on all 35 units" in errors[0] and "Remove the constant covariates" in errors[0]
+    assert "LinAlgError" not in errors[0] and "unexpected error" not in errors[0]
 
 
 def test_segment_chart_with_truth_and_qini(workspace):
