@@ -142,3 +142,19 @@ def test_html_node_name_is_text_and_runs_nothing(app_server, page):
     assert tooltip.locator("img").count() == 0
     assert dialogs == []
     assert_no_traceback(page)
+
+
+def test_hover_card_goes_with_the_deleted_item(app_server, page):
+    _open_template(page, app_server.url)
+    editor = _editor(page)
+    editor.scroll_into_view_if_needed()
+    x, y = _node_point(page, "user_activity")
+    page.mouse.move(x, y)
+    tooltip = editor.locator(".vis-tooltip")
+    expect(tooltip).to_be_visible()
+    expect(tooltip).to_contain_text("user_activity")
+    page.mouse.click(x, y)  # select it
+    _edit_on_canvas(page, lambda: editor.get_by_role("button", name="Delete selected", exact=True).click())
+    assert "user_activity" not in json.loads(_editor(page).get_attribute("data-positions"))
+    expect(_editor(page).locator(".vis-tooltip")).not_to_be_visible()  # no card of a deleted node left behind
+    assert_no_traceback(page)
