@@ -32,3 +32,15 @@ def write_rating_csvs(folder, *, n_users=120, n_items=80, seed=0, header=True):
 @pytest.fixture
 def rating_csvs(tmp_path):
     return write_rating_csvs(tmp_path)
+
+
+def import_log_without_exposures(store, project_id: int, folder, name: str = "no exposures"):
+    """A tiny behaviour log (views and purchases, no exposure events or column) imported as a dataset."""
+    from causalrec_core.data.importer import import_dataset
+
+    csv = folder / "log.csv"
+    csv.write_text("user,item,event,timestamp\n" + "".join(
+        f"u{u},i{(u * 3 + k) % 7},{'purchase' if k % 3 == 0 else 'view'},2024-01-{1 + k:02d}\n"
+        for u in range(8) for k in range(6)))
+    return import_dataset(store, project_id, name, csv,
+                          {"user": "user", "item": "item", "event": "event", "timestamp": "timestamp"})

@@ -12,6 +12,7 @@ import pytest
 from causalrec_core.errors import ParameterError, StoreError
 from causalrec_core.store import ProjectStore
 from causalrec_core.train import jobs
+from tests.train.conftest import import_log_without_exposures
 
 
 @pytest.fixture
@@ -158,14 +159,7 @@ def test_a_run_the_log_cannot_feed_is_refused_before_it_starts(tmp_path):
 
     store = ProjectStore(tmp_path / "ws")
     project = store.create_project("no exposures")
-    csv = tmp_path / "log.csv"
-    csv.write_text("user,item,event,timestamp\n" + "".join(
-        f"u{u},i{(u * 3 + k) % 7},{'purchase' if k % 3 == 0 else 'view'},2024-01-{1 + k:02d}\n"
-        for u in range(8) for k in range(6)))
-    from causalrec_core.data.importer import import_dataset
-
-    info = import_dataset(store, project.id, "no exposures", csv,
-                          {"user": "user", "item": "item", "event": "event", "timestamp": "timestamp"})
+    info = import_log_without_exposures(store, project.id, tmp_path)
     assert log_offers(info) == {"exposures": False, "propensity": False}
     spec = {"source": "dataset", "dataset_id": info.id}
     with pytest.raises(DataError, match="uplift needs logged exposures .*'no exposures' has none"):

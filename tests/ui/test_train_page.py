@@ -14,6 +14,7 @@ from causalrec_core.models.param_help import describe_param
 from causalrec_core.models.registry import list_models
 from causalrec_core.store import ProjectStore
 from causalrec_core.train import jobs
+from tests.train.conftest import import_log_without_exposures
 from tests.ui.conftest import Upload, open_page, with_uploads
 from ui import train_view as tv
 
@@ -428,16 +429,9 @@ def test_the_form_survives_a_visit_to_another_page(workspace):
 
 
 def test_a_model_the_log_cannot_feed_is_refused_on_the_page(workspace, tmp_path):
-    from causalrec_core.data.importer import import_dataset
-
     at = _train_page()
     store, project, _ = _project(workspace)
-    csv = tmp_path / "log.csv"
-    csv.write_text("user,item,event,timestamp\n" + "".join(
-        f"u{u},i{(u * 3 + k) % 7},{'purchase' if k % 3 == 0 else 'view'},2024-01-{1 + k:02d}\n"
-        for u in range(8) for k in range(6)))
-    info = import_dataset(store, project.id, "no exposures", csv,
-                          {"user": "user", "item": "item", "event": "event", "timestamp": "timestamp"})
+    info = import_log_without_exposures(store, project.id, tmp_path)
     at.run()
     at.selectbox(key="train_dataset").set_value(info.id).run()
     at.multiselect(key="train_models").select("uplift").run()
