@@ -313,9 +313,11 @@ def loss_chart(progress: dict | None) -> go.Figure | None:
     fig = go.Figure()
     if steps:
         # markers too: the first few reports of a run would otherwise draw nothing (a single point)
+        secs = p.get("sample_every_s")
+        every = f"{secs:g} s" if isinstance(secs, (int, float)) and secs != 1 else "second"
         fig.add_trace(go.Scatter(x=[s[0] for s in steps], y=[s[1] for s in steps],
                                  mode="lines+markers" if len(steps) < 30 else "lines",
-                                 name="loss (epoch's running mean, sampled about every second)",
+                                 name=f"loss (epoch's running mean, sampled about every {every})",
                                  line={"width": 1}, marker={"size": 4}))
     if hist:
         fig.add_trace(go.Scatter(x=[h["epoch"] for h in hist], y=[h.get("loss") for h in hist], mode="lines+markers",

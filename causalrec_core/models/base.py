@@ -176,7 +176,8 @@ class TrainContext:
     ``on_progress`` gets dicts ``{"event": "step"|"epoch", "epoch", "epochs", "step",
     "steps_per_epoch", "loss", "elapsed_s", "eta_s", "val": {...}, "device"}``.
     ``should_stop`` is polled at most every ``check_every_s`` seconds during an epoch (and at
-    each epoch's end).
+    each epoch's end). Step reports come at most every ``log_every_s`` seconds; ``None`` picks 0.1 s
+    on the CPU and 1 s on a GPU (each report reads the running loss, which syncs the device).
     """
 
     device: str = "auto"
@@ -184,7 +185,7 @@ class TrainContext:
     resume: bool = False
     on_progress: Callable[[dict], None] | None = None
     should_stop: Callable[[], bool] | None = None
-    log_every_s: float = 1.0
+    log_every_s: float | None = None
     check_every_s: float = 0.25
     amp: bool = True
     checkpoint: bool = True
@@ -404,6 +405,7 @@ class TorchRecommender(Recommender):
         self.resumed_from_ = start_epoch if ctx.resume else None
         t_start = time.perf_counter()
         last_emit = [0.0]
+        log_every = ctx.log_every_s if ctx.log_every_s is not None else (1.0 if device.type == "cuda" else 0.1)
         cancelled = False
         epochs = int(self.epochs)
         patience = getattr(self, "patience", None)
@@ -429,7 +431,7 @@ class TorchRecommender(Recommender):
 
             def on_step(e: EpochContext) -> None:
                 now = time.perf_counter()
-                if ctx.on_progress is None or now - last_emit[0] < ctx.log_every_s:
+                if ctx.on_progress is None or now - last_emit[0] < log_every:
                     return
                 last_emit[0] = now
                 spe = max(e.steps_per_epoch, 1)
@@ -438,7 +440,8 @@ class TorchRecommender(Recommender):
                 el = now - t_start
                 emit({"event": "step", "epoch": e.epoch + 1, "epochs": epochs, "step": e.steps,
                       "steps_per_epoch": spe, "loss": e.mean_loss(), "elapsed_s": el,
-                      "eta_s": el / done * left if done > 0 else None, "device": self.device_})
+                      "eta_s": el / done * left if done > 0 else None, "device": self.device_,
+                      "sample_every_s": log_every})
 
             ec = EpochContext(torch=torch, device=device, epoch=epoch, seed=seed, rank=rank, world=world, ctx=ctx,
                               on_step=on_step)

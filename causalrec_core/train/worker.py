@@ -12,6 +12,7 @@ marks the run ``failed`` with the error and the last log lines; the traceback is
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -24,6 +25,8 @@ CANCEL_NAME = "cancel"
 JOB_NAME = "job.json"
 LOG_NAME = "worker.log"
 MAX_STEP_POINTS = 2000
+#: step reports are written to progress.json at most this often (epoch and status changes at once)
+WRITE_EVERY_S = 0.5
 
 
 def tail(path: Path, n: int = 15) -> str:
@@ -53,6 +56,7 @@ class ProgressWriter:
                 pass
         self._on_device = on_device
         self._device_seen = False
+        self._last_write = -math.inf
 
     def __call__(self, event: dict) -> None:
         ev = dict(event)
@@ -75,7 +79,9 @@ class ProgressWriter:
         if hist is not None:
             self.state["history"] = hist
         self.state.update({k: v for k, v in ev.items() if k != "event"})
-        self.write()
+        now = time.monotonic()
+        if ev.get("event") != "step" or now - self._last_write >= WRITE_EVERY_S:
+            self.write()  # step points are kept and written with the next write: the file is not rewritten per step
 
     def write(self, **extra) -> None:
         from causalrec_core.store.atomic import atomic_write_json
@@ -84,6 +90,7 @@ class ProgressWriter:
         self.state.update(extra)
         self.state["updated_at"] = time.time()
         atomic_write_json(self.path, _jsonable(self.state), indent=None)
+        self._last_write = time.monotonic()
 
 
 def main(argv: list[str] | None = None) -> int:

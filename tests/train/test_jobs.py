@@ -144,13 +144,36 @@ def test_resumed_curve_drops_the_discarded_partial_epoch(tmp_path):
         step(first, 1, n, 1.0)
     for n in (3, 8):  # epoch 2 is cancelled at step 8 of 10
         step(first, 2, n, 0.5)
+    first.write(status="cancelled")  # what the worker writes on a cancel
     resumed = ProgressWriter(tmp_path)  # resume restarts epoch 2 from the end of epoch 1
     assert [s[0] for s in resumed.state["steps"]] == [0.2, 0.5, 1.0, 1.3, 1.8]
     step(resumed, 2, 2, 0.4)
     step(resumed, 2, 6, 0.3)
+    resumed.write()
     xs = [s[0] for s in json.loads((tmp_path / "progress.json").read_text())["steps"]]
     assert xs == [0.2, 0.5, 1.0, 1.2, 1.6]  # never runs back over itself
     assert xs == sorted(xs)
+
+
+def test_step_reports_are_kept_but_written_at_most_every_half_second(tmp_path, monkeypatch):
+    from causalrec_core.train import worker
+
+    clock = [100.0]
+    monkeypatch.setattr(worker.time, "monotonic", lambda: clock[0])
+    writer = worker.ProgressWriter(tmp_path)
+    written = lambda: json.loads((tmp_path / "progress.json").read_text())  # noqa: E731
+    ev = {"event": "step", "epoch": 1, "steps_per_epoch": 10, "loss": 1.0}
+    writer({**ev, "step": 1})
+    assert len(written()["steps"]) == 1  # the first report is written at once
+    clock[0] += 0.1
+    writer({**ev, "step": 2})
+    assert len(written()["steps"]) == 1 and len(writer.state["steps"]) == 2  # kept, not yet written
+    clock[0] += 0.5
+    writer({**ev, "step": 3})
+    assert len(written()["steps"]) == 3
+    clock[0] += 0.1
+    writer({"event": "epoch", "epoch": 1, "loss": 0.9, "history": [{"epoch": 1, "loss": 0.9}]})
+    assert written()["history"] == [{"epoch": 1, "loss": 0.9}]  # an epoch's end is written at once
 
 
 def test_a_run_the_log_cannot_feed_is_refused_before_it_starts(tmp_path):

@@ -234,6 +234,9 @@ def test_metric_labels_say_what_they_estimate():
     loss = tv.loss_chart({"steps": [[0.2, 1.0]]})
     assert loss.data[0].mode == "lines+markers"  # a single early point is visible
     assert loss.layout.xaxis.title.text and loss.layout.yaxis.title.text
+    assert loss.data[0].name.endswith("sampled about every second)")
+    cpu = tv.loss_chart({"steps": [[0.2, 1.0]], "sample_every_s": 0.1})
+    assert cpu.data[0].name.endswith("sampled about every 0.1 s)")  # what the trainer used, not a fixed text
 
 
 def test_a_dead_worker_shows_as_failed(workspace):
