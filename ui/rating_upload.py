@@ -9,6 +9,7 @@ import streamlit as st
 
 from causalrec_core.train.rating_files import StagedRatings, stage_rating_files
 from ui.common import md, user_errors
+from ui.state import sticky
 
 FORMATS = {"csv": "user,item,rating CSV files", "matrix": "dense rating matrices (Coat's train.ascii / test.ascii)"}
 MAR_CHOICES = {"none": "none (propensities from user activity and item popularity)",
@@ -23,7 +24,7 @@ def _stage(folder: str, files: tuple, fmt: str, threshold: float, mar_fraction: 
 
 def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings") -> StagedRatings | None:
     """Widgets for uploading rating files; the staged data (spec + summary), or None until they read."""
-    fmt = st.radio("File format", list(FORMATS), format_func=FORMATS.get, key=f"{key}_format", horizontal=True,
+    fmt = st.radio("File format", list(FORMATS), format_func=FORMATS.get, **sticky(f"{key}_format"), horizontal=True,
                    help="CSV: one rating per row, user,item,rating (header optional, ids any text). Matrices: "
                         "whitespace-separated users × items, 0 = not rated, as the Coat data set ships.")
     ext = ["csv", "txt"] if fmt == "csv" else ["ascii", "txt"]
@@ -40,20 +41,20 @@ def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings
                                      "slice of the training ratings.")
     c3, c4 = st.columns(2)
     threshold = float(c3.number_input(
-        "Positive when rating >", value=3.0, step=0.5, format="%g", key=f"{key}_threshold",
+        "Positive when rating >", step=0.5, format="%g", **sticky(f"{key}_threshold", value=3.0),
         help="3 makes 4–5 stars positive (the usual protocol); 2.5 makes 3–5 stars positive, the labelling "
              "of the public code behind the published Coat figures."))
     mar_choices = [c for c in MAR_CHOICES if fmt == "csv" or c != "file"]
     mar = c4.selectbox("Randomised sample for the propensities", mar_choices, format_func=MAR_CHOICES.get,
-                       key=f"{key}_mar_{fmt}",
+                       **sticky(f"{key}_mar_{fmt}"),
                        help="With a small sample of ratings on randomly chosen items, the debiased models "
                             "estimate P(rated | rating) by naive Bayes; without one, from user activity and item "
                             "popularity. A share carved from the test is removed from the test.")
     mar_fraction = None
     mar_file = None
     if mar == "fraction":
-        share = c4.slider("Share of the test carved for the propensities", 1, 50, 5, 1, format="%d%%",
-                          key=f"{key}_mar_share",
+        share = c4.slider("Share of the test carved for the propensities", min_value=1, max_value=50, step=1,
+                          format="%d%%", **sticky(f"{key}_mar_share", value=5),
                           help="A seeded random share of the test ratings estimates the propensities and is left out "
                                "of the test metrics.")
         mar_fraction = share / 100
@@ -70,14 +71,28 @@ def rating_data_picker(store: Any, project_id: int, *, key: str = "train_ratings
                 extra["user_features"] = st.file_uploader("user_features.ascii", type=ext, key=f"{key}_uf")
             with f2:
                 extra["item_features"] = st.file_uploader("item_features.ascii", type=ext, key=f"{key}_if")
-    if train is None or test is None:
+    # uploads are not kept by Streamlit across visits to other pages: the last ones read are, per project
+    memo = f"{key}_files_{project_id}"
+    if train is not None and test is not None:
+        uploads = {"train": train, "test": test, "mar": mar_file, **extra}
+        files = tuple(sorted((role, up.name, up.getvalue()) for role, up in uploads.items() if up is not None))
+        st.session_state[memo] = {"fmt": fmt, "files": files}
+    elif (st.session_state.get(memo) or {}).get("fmt") == fmt:
+        files = tuple(f for f in st.session_state[memo]["files"] if f[0] != "mar" or mar == "file")
+        if mar_file is not None:
+            files = tuple(sorted([f for f in files if f[0] != "mar"] + [("mar", mar_file.name, mar_file.getvalue())]))
+        by_role = {role: name for role, name, _ in files}
+        names = " + ".join(by_role[r] for r in ("train", "test", "mar") if r in by_role)
+        st.caption(md(f"Using the files uploaded earlier in this session: {names}. Upload others to replace them."))
+        if st.button("Forget these files", key=f"{key}_forget"):
+            st.session_state.pop(memo, None)
+            st.rerun()
+    else:
         st.info("Upload the training and the test ratings to train on them.")
         return None
-    if mar == "file" and mar_file is None:
+    if mar == "file" and not any(role == "mar" for role, _, _ in files):
         st.info("Upload the randomised sample, or choose another source for the propensities.")
         return None
-    uploads = {"train": train, "test": test, "mar": mar_file, **extra}
-    files = tuple(sorted((role, up.name, up.getvalue()) for role, up in uploads.items() if up is not None))
     staged = None
     with user_errors("Reading the rating files"):
         staged = _stage(str(store.project_dir(project_id) / "ratings"), files, fmt, threshold, mar_fraction)

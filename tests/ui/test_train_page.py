@@ -444,3 +444,31 @@ def test_a_model_the_log_cannot_feed_is_refused_on_the_page(workspace, tmp_path)
     assert at.button(key="train_start").disabled
     at.multiselect(key="train_models").unselect("uplift").run()
     assert not at.button(key="train_start").disabled
+
+
+def test_uploaded_rating_files_are_kept_across_page_visits(workspace, monkeypatch, tmp_path):
+    from tests.train.conftest import write_rating_csvs
+
+    train, test = write_rating_csvs(tmp_path, n_users=60, n_items=40)
+    uploads = {"train_ratings_train_csv": Upload("biased.csv", train.read_bytes()),
+               "train_ratings_test_csv": Upload("random.csv", test.read_bytes())}
+    with_uploads(monkeypatch, uploads)
+    at = _train_page()
+    at.radio(key="train_source").set_value("ratings").run()
+    at.number_input(key="train_ratings_threshold").set_value(2.5).run()
+    assert any("60 users × 40 items" in c.value for c in at.caption)
+    uploads.clear()  # Streamlit drops the uploads while the user is on another page
+    at.switch_page("pages/data.py")
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.radio(key="train_source").value == "ratings"
+    assert at.number_input(key="train_ratings_threshold").value == 2.5
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    assert any(c.startswith("Using the files uploaded earlier in this session: biased.csv + random.csv") for c in
+               captions), captions
+    assert any("60 users × 40 items" in c for c in captions)
+    assert not at.button(key="train_start").disabled
+    at.button(key="train_ratings_forget").click().run()
+    assert any(i.value.startswith("Upload the training and the test ratings") for i in at.info)
