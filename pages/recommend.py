@@ -17,6 +17,7 @@ import streamlit as st
 
 from causalrec_core.models.explain import (
     cold_scores_text,
+    events_text,
     explain_recommendations,
     explanation_notes,
     item_ref,
@@ -145,8 +146,10 @@ else:
         st.info(md(f"{who_cap} has no training history (their events fall in the validation or test time): a "
                    "cold-start user for this model."))
     else:
-        st.caption(md(f"{who_cap} has {plural(len(hist), 'item')} in the training data; items they already "
-                      "interacted with are not recommended again."))
+        positives = (data.meta or {}).get("positive_events") or []
+        st.caption(md(f"{who_cap} has {plural(len(hist), 'item')} with a training positive"
+                      + (f" ({events_text(positives)}; views and exposures are not positives)" if positives else "")
+                      + "; those items are not recommended again."))
 
 table = pd.DataFrame({"rank": recs["rank"].astype(int), "item_id": recs["item_id"].astype(str),
                       "score": recs["score"].astype(float), "why": why})

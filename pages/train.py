@@ -12,6 +12,8 @@ import streamlit as st
 
 from causalrec_core.errors import ParameterError
 from causalrec_core.models.base import DEVICES
+from causalrec_core.models.explain import events_text
+from causalrec_core.models.logdata import DEFAULT_POSITIVE_EVENTS
 from causalrec_core.models.requirements import data_problems, log_offers
 from causalrec_core.train import jobs
 from ui import train_view as tv
@@ -70,8 +72,10 @@ if source == "log":
         st.info("Training needs a behaviour log (an events table); this dataset has none. Import one on the Data page.")
     else:
         data_spec = {"source": "dataset", "dataset_id": ds.id}
-        intro = (f"The log of '{ds.name}' is split by time: the last 10% of the positive events is the test "
-                 "part, the 10% before it the validation part (early stopping), the rest trains the model.")
+        intro = (f"The log of '{ds.name}' is split by time: the last 10% of the positive events "
+                 f"({events_text(DEFAULT_POSITIVE_EVENTS, 'and')}; views and exposures are not positives) is the "
+                 "test part, the 10% before it the validation part (early stopping), the rest trains the model; "
+                 "the causal models also read the exposures.")
 else:
     staged = rating_data_picker(store, project.id)
     if staged is not None:
@@ -309,7 +313,7 @@ def runs_panel() -> None:
             continue
         cols = "" if len(groups) == 1 else (" (ratings)" if kind == "rating" else " (logs)")
         st.caption(md(f"Test columns{cols}: computed on {tv.split_text(done)}, on each run's own data (see the data "
-                      "column; the number of test users is in each run's details below); None until a run completes."))
+                      "column; the number of test users is in each run's details below); empty (None) until a run completes."))
     if active:
         st.caption(f"Refreshing every {REFRESH_S:g} s while {len(active)} run(s) are queued or running.")
     ids = [r.id for r in sorted(runs, key=lambda r: r.id, reverse=True)]

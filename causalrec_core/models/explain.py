@@ -46,8 +46,8 @@ from causalrec_core.errors import ParameterError
 from causalrec_core.models.base import _check_k, top_k_frame
 from causalrec_core.models.data import RecData
 
-__all__ = ["cold_scores_text", "explain_recommendations", "explanation_notes", "item_ref", "mf_parts", "plural",
-           "rated_items", "recommend", "user_history", "user_index_of", "user_ref"]
+__all__ = ["cold_scores_text", "events_text", "explain_recommendations", "explanation_notes", "item_ref", "mf_parts",
+           "plural", "rated_items", "recommend", "user_history", "user_index_of", "user_ref"]
 
 RECENT = 3
 LABEL_CHARS = 40
@@ -377,9 +377,26 @@ def _mf_texts(model: Any, data: RecData, u: int, items: np.ndarray, rated: pd.Da
     return out
 
 
+def events_text(events: Any, conjunction: str = "or") -> str:
+    """Event names in words: 'click, cart, fav or purchase'."""
+    events = [str(e) for e in events]
+    if len(events) <= 1:
+        return "".join(events)
+    return ", ".join(events[:-1]) + f" {conjunction} " + events[-1]
+
+
+def _training_evidence(data: RecData) -> str:
+    """What a model learned from, per item: 'training ratings', or the log's positive events by name
+    (views and exposures are not positives, so an item can be shown and viewed and still have none)."""
+    if data.kind == "rating":
+        return "training ratings"
+    events = list((data.meta or {}).get("positive_events") or [])
+    return "training positives" + (f" ({events_text(events)})" if events else "")
+
+
 def _cold_item_how(model: Any, data: RecData) -> str:
     name = getattr(model, "name", "")
-    evidence = "rating" if data.kind == "rating" else "interaction"
+    evidence = "rating" if data.kind == "rating" else "positive-interaction"
     if name == "text-mf":
         sides = [w for w, on in (("its title text", getattr(model, "use_text", False)),
                                  ("its catalogue attributes", getattr(model, "n_item_features_", 0))) if on]
@@ -497,7 +514,29 @@ def explanation_notes(model: Any, data: RecData, user_id: Any, recs: pd.DataFram
     note = _debias_note(model)
     if note:
         notes.append(note)
+    cold = _unlearned_items(model, data, recs)
+    if cold:
+        it, its = ("it", "its place is") if cold == 1 else ("them", "their places are")
+        notes.append(f"{plural(cold, 'item')} of these {len(recs)} {'has' if cold == 1 else 'have'} no "
+                     f"{_training_evidence(data)}: {name} scores {it} from item vectors that never saw a positive "
+                     f"example of {it} (at most negative ones), so {its} close to arbitrary; a model with a "
+                     "cold-item path (text-mf, or item features) ranks such items from evidence")
     return [n + "." for n in notes]
+
+
+def _unlearned_items(model: Any, data: RecData, recs: pd.DataFrame) -> int:
+    """How many of ``recs`` have no training evidence and are scored by a neural model without a cold-item
+    path (text or item features), i.e. from item parameters that never saw a positive example (popularity
+    and item-knn score such items 0, which their rows say)."""
+    if (not hasattr(model, "modules_") or getattr(model, "name", "") in ("text-mf", "uplift")
+            or getattr(model, "use_features", False)):
+        return 0
+    seen = getattr(model, "seen_", None)
+    if seen is None:
+        return 0
+    n_rows = np.asarray(seen.sum(axis=0), dtype=np.float64).ravel()
+    items = recs["item_idx"].astype(np.int64).to_numpy()
+    return int((n_rows[items[(items >= 0) & (items < len(n_rows))]] == 0).sum())
 
 
 def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.DataFrame) -> list[str]:
@@ -539,7 +578,6 @@ def explain_recommendations(model: Any, data: RecData, user_id: Any, recs: pd.Da
                      _attribute_text(model, u, i) if name == "text-mf" else None]
             text = "; ".join(p for p in parts if p) or _popularity_text(model, data, pop, i)
         if n_rows[i] == 0:
-            what = "ratings" if data.kind == "rating" else "interactions"
-            text = f"cold item (no training {what}; {_cold_item_how(model, data)}); " + text
+            text = f"cold item (no {_training_evidence(data)}; {_cold_item_how(model, data)}); " + text
         out.append(text[0].upper() + text[1:] + ".")
     return out

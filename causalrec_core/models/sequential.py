@@ -357,7 +357,7 @@ class SASRecIPS(SASRec):
         clipped = pv < clip
         pv = np.clip(pv, clip, 1.0)
         prop[valid] = pv
-        w = np.where(valid, 1.0 / prop, 0.0)
+        w = np.divide(1.0, prop, out=np.zeros_like(prop, dtype=np.float64), where=valid)
         self.propensity_source_ = source
         n_logged = int(logged.sum())
         self.clip_report_ = {

@@ -108,7 +108,7 @@ def test_cold_user_fallback_and_cold_item_are_said():
     (note,) = explanation_notes(model, data, "u5", recs)
     assert "cold-start fallback: the scores are numbers of training positives." in note and "debiased" not in note
     cold = texts[recs["item_idx"].tolist().index(6)]
-    assert cold.startswith("Cold item (no training interactions")
+    assert cold.startswith("Cold item (no training positives")
 
 
 def test_sequence_model_lists_recent_items_and_transitions():
@@ -124,7 +124,7 @@ def test_sequence_model_lists_recent_items_and_transitions():
     texts = explain_recommendations(Seq(), data, "u1", recs)
     # the item-specific part first: training users going from item 1 (u1's last) directly to item 3: u2 and u4
     assert texts[0] == "2 training users went from 'Title 1' (item 'i1') directly to it (of its 3 training positives)."
-    assert texts[1] == ("Cold item (no training interactions; scored without any interaction evidence); 0 training "
+    assert texts[1] == ("Cold item (no training positives; scored without any positive-interaction evidence); 0 training "
                         "positives; no training user went from your 2 most recent items directly to it."), texts[1]
     # the recent items, the same for every row, are said once
     assert explanation_notes(Seq(), data, "u1", recs) == [
@@ -335,8 +335,40 @@ def test_bpr_on_a_log_names_the_nearest_item_interacted_with():
     q = q / np.linalg.norm(q, axis=1, keepdims=True)
     for item, text in zip(recs["item_idx"], texts, strict=True):
         if item == 6:  # the cold item's vector is not compared
-            assert text.startswith("Cold item (no training interactions; scored without any interaction evidence)")
+            assert text.startswith("Cold item (no training positives; scored without any positive-interaction evidence)")
             continue
         best = [0, 1][int(np.argmax(q[[0, 1]] @ q[item]))]  # u1 interacted with i0 and i1
         assert text.startswith(f"Closest to 'Title {best}' (item 'i{best}'), which you interacted with (cosine "), text
         assert "recent" not in text
+
+
+def test_items_without_evidence_in_a_neural_models_list_are_counted_in_the_notes():
+    data = _data()
+    model = make_model("bpr", dim=4, epochs=2, device="cpu").fit(data)
+    recs = model.recommend("u1", k=5)  # every item u1 has not seen: item 6 (no training positive) among them
+    assert 6 in recs["item_idx"].tolist()
+    n_cold = int((np.diff(model.seen_.tocsc().indptr)[recs["item_idx"]] == 0).sum())
+    assert n_cold >= 1
+    notes = explanation_notes(model, data, "u1", recs)
+    assert notes[-1].startswith(f"{plural(n_cold, 'item')} of these 5 ha"), notes
+    assert "never saw a positive example of" in notes[-1] and "close to arbitrary" in notes[-1]
+    one = recs[recs["item_idx"] == 6]
+    assert explanation_notes(model, data, "u1", one)[-1].startswith(
+        "1 item of these 1 has no training positives: bpr scores it from item vectors that never saw a positive "
+        "example of it (at most negative ones), so its place is close to arbitrary")
+    # the popularity fallback and item-knn score such items 0 and say so per row: no note
+    knn = make_model("item-knn").fit(data)
+    assert not any("close to arbitrary" in n for n in explanation_notes(knn, data, "u1", knn.recommend("u1", k=5)))
+
+
+def test_cold_item_names_the_logs_positive_events():
+    from dataclasses import replace
+
+    data = _data()
+    data = replace(data, meta={**(data.meta or {}), "positive_events": ["click", "cart", "purchase"]})
+    model = make_model("bpr", dim=4, epochs=2, device="cpu").fit(data)
+    recs = model.recommend("u1", k=5)
+    texts = explain_recommendations(model, data, "u1", recs)
+    cold = texts[recs["item_idx"].tolist().index(6)]
+    assert cold.startswith("Cold item (no training positives (click, cart or purchase); scored without any "
+                           "positive-interaction evidence)"), cold

@@ -249,7 +249,7 @@ def test_textmf_with_text_and_attributes_and_explanations() -> None:
     assert np.mean(s[:, hi] > s[:, lo]) > 0.9  # same title: the attribute decides
     recs = pd.DataFrame({"item_idx": [hi, 0], "score": [s[0, hi], s[0, 0]]})
     cold_text, warm_text = explain_recommendations(m, data, 0, recs)
-    assert cold_text.startswith("Cold item (no training interactions; scored from its title text and its catalogue "
+    assert cold_text.startswith("Cold item (no training positives; scored from its title text and its catalogue "
                                 "attributes)"), cold_text
     assert "its catalogue attributes add " in cold_text and "(most: quality, +" in cold_text, cold_text
     assert warm_text.startswith("Its title is closest to") and "catalogue attributes add" in warm_text, warm_text

@@ -68,6 +68,10 @@ def test_known_user_gets_k_explained_items(trained):
     assert any("similarity" in w for w in table["why"])
     captions = _captions(at)
     assert any(c.startswith(f"User '{user}' has ") and "item(s)" not in c for c in captions), captions
+    # which events count: the log's positives by name, and that views and exposures do not
+    assert any(c.startswith(f"User '{user}' has ") and "with a training positive (click, cart, fav or purchase; "
+               "views and exposures are not positives); those items are not recommended again." in c
+               for c in captions), captions
     assert [h.value.replace("\\", "") for h in at.subheader] == [f"Top 7 for user '{user}'"]
     assert not any(c.startswith("For every row") for c in captions)  # item-knn: every row names its own item
     assert any(c.startswith("Scores are the model's (item-knn) ranking scores") for c in captions)
