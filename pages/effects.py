@@ -14,11 +14,19 @@ from datetime import datetime, timezone
 import pandas as pd
 import streamlit as st
 
+from causalrec_core.data.profile import readable_utc
 from causalrec_core.effects.cate import CATE_LEARNERS
 from causalrec_core.effects.diagnostics import SMD_THRESHOLD
 from causalrec_core.effects.estimators import ESTIMATORS
 from causalrec_core.effects.refute import REFUTATION_COLUMNS, refutation_table
-from causalrec_core.effects.units import covariates_from_graph, detect_kind, node_for_column, roles_from_graph
+from causalrec_core.effects.units import (
+    NotAdjustableError,
+    covariates_from_graph,
+    detect_kind,
+    node_for_column,
+    roles_from_graph,
+    segment_options,
+)
 from causalrec_core.errors import ParameterError
 from causalrec_core.graph import model
 from ui import charts
@@ -104,16 +112,15 @@ def _default(options: list[str], *preferred: str | None) -> int:
 
 
 c1, c2 = st.columns(2)
-ev.seed_widget("effects_treatment", binary[_default(binary, roles["treatment"], "exposed")], lambda v: v in binary)
+t_default = binary[_default(binary, roles["treatment"], "exposed")]
+ev.seed_widget("effects_treatment", t_default, lambda v: v in binary)
 treatment = c1.selectbox("Treatment (binary)", binary, key="effects_treatment")
 outcomes = [c for c in binary if c != treatment]
-ev.seed_widget("effects_outcome", outcomes[_default(outcomes, roles["outcome"], "purchased")],
-               lambda v: v in outcomes)
+y_default = outcomes[_default(outcomes, roles["outcome"], "purchased")]
+ev.seed_widget("effects_outcome", y_default, lambda v: v in outcomes)
 outcome = c2.selectbox("Outcome (binary)", outcomes, key="effects_outcome")
 if graph is not None and (roles["treatment"] or roles["outcome"]):
-    st.caption(md(f"Defaults from the saved graph '{graph_name}': treatment {roles['treatment'] or '(no bound node)'}, "
-                  f"outcome {roles['outcome'] or '(no bound node)'} (node roles and column bindings); "
-                  "choose others to override."))
+    st.caption(md(ev.graph_roles_caption(graph_name, roles, units, {"treatment": t_default, "outcome": y_default})))
 
 has_logged = ev.PROPENSITY_COLUMN in cols
 candidates = [c for c in cols if c not in (treatment, outcome) and c not in NOT_COVARIATES]
@@ -132,13 +139,18 @@ covariates = st.multiselect("Covariates (the adjustment set)", candidates, key="
 
 if graph is not None:
     with user_errors(f"Reading the adjustment set of the saved graph '{graph_name}'"):
-        choice = covariates_from_graph(graph, node_for_column(graph, treatment, cols),
-                                       node_for_column(graph, outcome, cols, param="outcome"), cols,
-                                       chosen=covariates)
-        st.caption(md(f"The saved graph '{graph_name}' implies the {choice.source} adjustment set: "
-                      + (", ".join(choice.covariates) or "(empty)") + "."))
-        for w in choice.warnings:
-            st.warning(md(w))
+        try:
+            choice = covariates_from_graph(graph, node_for_column(graph, treatment, cols),
+                                           node_for_column(graph, outcome, cols, param="outcome"), cols,
+                                           chosen=covariates)
+        except NotAdjustableError as e:  # the graph's finding, not a failure: the estimates rest on the covariates
+            st.warning(md(f"The saved graph '{graph_name}' gives no adjustment set here: {e} The estimates below "
+                          "assume that the chosen covariates remove all confounding, which this graph disputes."))
+        else:
+            st.caption(md(f"The saved graph '{graph_name}' implies the {choice.source} adjustment set: "
+                          + (", ".join(choice.covariates) or "(empty)") + "."))
+            for w in choice.warnings:
+                st.warning(md(w))
 
 c1, c2 = st.columns([3, 1])
 ev.seed_widget("effects_methods", list(DEFAULT_METHODS), lambda v: all(m in ESTIMATORS for m in v))
@@ -167,6 +179,7 @@ if st.button("Estimate", key="effects_estimate", type="primary"):
                "outcome": outcome, "covariates": list(covariates), "seed": seed, "notes": out["notes"],
                "use_logged_propensity": use_logged, "propensity_assumption": assume_prop,
                "truth_ate": ev.true_ate(truth, treatment, outcome), "results": out["results"],
+               "errors": out["errors"],
                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         saved = store.save_object(project.id, "effect_run", f"{treatment}_on_{outcome}", run)
         ss[RESULT] = run
@@ -178,6 +191,8 @@ if run and run.get("dataset_id") == ds.id:
     st.subheader(md(label))
     for note in run["notes"]:
         st.caption(md(note))
+    for failed in run.get("errors", []):
+        st.warning(md(f"{failed['method']} could not be estimated: {failed['error']}"))
     res = run["results"]
     st.plotly_chart(charts.forest_plot(res, label, run["outcome"], run.get("truth_ate")), key="effects_forest")
     truth_ate = run.get("truth_ate")
@@ -247,14 +262,19 @@ st.subheader("Refutation and sensitivity")
 st.caption(md("Each check refits the estimator on altered data (several seconds; the time grows with the refits "
               "per refuter): a placebo treatment, an added random "
               "common cause, random subsets, a simulated unobserved confounder, and the E-value. 'pass' means the "
-              "check found no sign of a problem (it cannot prove the estimate right); 'warn' means look closer. On "
+              "check found no sign of a problem (it cannot prove the estimate right); 'warn' means look closer; "
+              "'fail' means the check contradicts the estimate's conclusion. On "
               f"more than {ev.MAX_REFUTE_ROWS:,} units the refits use a seeded random subsample of that size, so "
               "their 'original estimate' (the estimator on that subsample) can differ a little from the table above."))
 c1, c2, c3 = st.columns(3)
-refute_methods = [m for m in ESTIMATORS if m != "naive"]
+last = ss.get(RESULT)
+refute_methods = ev.refute_choices(methods, last if last and last.get("dataset_id") == ds.id
+                                   and (last["treatment"], last["outcome"]) == (treatment, outcome) else None)
 ev.seed_widget("effects_refute_method", refute_methods[_default(refute_methods, "aipw")],
                lambda v: v in refute_methods)
-refute_method = c1.selectbox("Estimator to refute", refute_methods, key="effects_refute_method")
+refute_method = c1.selectbox("Estimator to refute", refute_methods, key="effects_refute_method",
+                             help="The chosen estimators other than naive that did not fail in the last Estimate "
+                                  "(all of them when none is chosen).")
 # 19 placebo refits make the smallest attainable permutation p-value 1/(19 + 1) = 0.05
 ev.seed_widget("effects_refute_sims", 19)
 n_sims = int(c2.number_input("Refits per refuter", 1, 20, key="effects_refute_sims",
@@ -268,7 +288,7 @@ strength = float(c3.number_input("Simulated confounder strength", 0.0, 2.0, step
                                  help="Association of the simulated confounder with treatment and outcome."))
 refute_key = (ds.id, ds.revision, treatment, outcome, cov_key, refute_method, use_logged, seed, n_sims, strength)
 if st.button("Run refutation checks", key="effects_refute"):
-    with user_errors("Running the refutation checks"), st.spinner("Refitting…"):
+    with user_errors(f"Running the refutation checks of {refute_method}"), st.spinner("Refitting…"):
         rows, notes = ev.refutations(root, ds.id, ds.revision, treatment, outcome, cov_key, refute_method,
                                      use_logged, seed, n_sims, strength)
         ss[REFUTE] = {"key": refute_key, "rows": rows, "notes": notes}
@@ -300,13 +320,21 @@ elif ref:
 
 # ---------------------------------------------------------------- heterogeneous effects
 st.subheader("Heterogeneous effects")
-seg_options = ev.segment_columns(units, exclude=(treatment, outcome))
+seg_flags = dict(segment_options(units, treatment, outcome))
+seg_options = list(seg_flags)
 if not seg_options:
-    st.info("The unit table has no column to split units into segments (text, or integers with 2–20 values).")
+    st.info("The unit table has no column to split units into segments (text, integers with 2–20 values, or "
+            "numbers split into quartiles) other than the treatment and the outcome.")
 else:
     c1, c2 = st.columns(2)
-    ev.seed_widget("effects_segment", seg_options[_default(seg_options, "segment")], lambda v: v in seg_options)
-    segment_col = c1.selectbox("Segment column", seg_options, key="effects_segment")
+    pre_options = [c for c in seg_options if not seg_flags[c]] or seg_options
+    ev.seed_widget("effects_segment", pre_options[_default(pre_options, "segment")], lambda v: v in seg_options)
+    segment_col = c1.selectbox("Segment column", seg_options, key="effects_segment",
+                               format_func=lambda c: f"{c} ({seg_flags[c]})" if seg_flags[c] else c,
+                               help="Pre-treatment columns first; numbers with many values are split into quartiles.")
+    if seg_flags[segment_col]:
+        st.warning(md(f"{segment_col} is {seg_flags[segment_col]}: {treatment} can change it, so its segments "
+                      "compare different kinds of units, not the same units with and without the treatment."))
     learners = list(CATE_LEARNERS)
     ev.seed_widget("effects_learner", learners[_default(learners, "dr_learner")], lambda v: v in learners)
     learner = c2.selectbox("Meta-learner", learners, key="effects_learner",
@@ -330,18 +358,19 @@ else:
         seg_truth = ev.true_ate_by_segment(truth, treatment, outcome, segment_col)
         by = het["by_segment"]
         title = f"ATE of {treatment} on {outcome} by {segment_col} ({LEARNER_LABELS.get(learner, learner)})"
-        st.plotly_chart(charts.segment_effects(by, title, seg_truth), key="effects_segment_chart")
+        st.plotly_chart(ev.segment_figure(by, title, seg_truth), key="effects_segment_chart")
         shown = by.rename(columns={"mean": "ATE estimate", "ci_low": "CI low (95%)", "ci_high": "CI high (95%)",
-                                   "se": "SE", "mean_cate": "mean model CATE"})
+                                   "se": "SE", "mean_cate": "mean model CATE", "n_treated": "n treated",
+                                   "n_control": "n control"})
         if seg_truth:
             shown["true ATE (simulator)"] = shown["segment"].map(seg_truth)
         st.dataframe(shown, hide_index=True, width="stretch", key="effects_segment_table",
                      column_config={c: st.column_config.NumberColumn(format="%.4f") for c in shown.columns
-                                    if c not in ("segment", "n")})
+                                    if c not in ("segment", "n", "n treated", "n control", "flag")})
         st.markdown(md(ev.segment_summary(by)))
-        ate = het["ate"]
-        st.caption(md(f"The learner's overall ATE on its {het['n_fit']:,} units (a subsample, so not the table above): {ate['estimate']:.4f} "
-                      f"(95% CI {ate['ci_low']:.4f} to {ate['ci_high']:.4f})."))
+        for _, bad in by[by["flag"].astype(bool)].iterrows():
+            st.warning(md(f"Segment {bad['segment']} of {segment_col}: estimate {bad['mean']:.4f} is {bad['flag']}."))
+        st.caption(md(ev.learner_ate_caption(het)))
         if het["qini"] is not None:
             st.plotly_chart(charts.qini(het["qini"], het["auuc"]), key="effects_qini")
             st.caption(md(f"AUUC {het['auuc']:.4g}: area between the Qini curve and random targeting, per unit "
@@ -358,7 +387,7 @@ with user_errors("Listing the saved runs"):
     if not saved_runs:
         st.info("No saved effect run yet: press Estimate.")
     else:
-        st.dataframe(pd.DataFrame([{"name": o.name, "versions": o.n_versions, "saved": str(o.created_at)}
+        st.dataframe(pd.DataFrame([{"name": o.name, "versions": o.n_versions, "saved": readable_utc(o.created_at)}
                                    for o in saved_runs]), hide_index=True, width="stretch", key="effects_saved")
 
 ev.remember_widgets("effects_treatment", "effects_outcome", "effects_covariates", "effects_methods", "effects_seed",

@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from causalrec_core.effects.run import Design, accepts_propensity, estimate_ate, prepare_design
-from causalrec_core.effects.units import pair_units, simulator_units
-from causalrec_core.errors import ParameterError
+from causalrec_core.effects.run import Design, accepts_propensity, estimate_ate, explain_failure, prepare_design
+from causalrec_core.effects.units import pair_units, segment_labels, simulator_units
+from causalrec_core.errors import EstimationError, ParameterError
 from ui.state import get_store
 
 #: Units used by the ATE estimators, diagnostics and refuters (a seeded subsample above it).
@@ -110,8 +110,12 @@ def refutations(root: str, dataset_id: int, revision: int, treatment: str, outco
     units, _ = unit_table(root, dataset_id, revision)
     d = design(units, treatment, outcome, covariates, use_logged, seed, max_rows=MAX_REFUTE_ROWS)
     known = d.e is not None and accepts_propensity(make_estimator(method, seed=seed))
-    rows = refute_all(lambda: make_estimator(method, seed=seed), d.X, d.t, d.y, seed=seed, n_sims=n_sims,
-                      propensity=d.e if known else None, strength_t=strength, strength_y=strength)
+    try:
+        rows = refute_all(lambda: make_estimator(method, seed=seed), d.X, d.t, d.y, seed=seed, n_sims=n_sims,
+                          propensity=d.e if known else None, strength_t=strength, strength_y=strength)
+    except EstimationError as e:  # say which estimator failed and why, in the words of the Estimate table
+        raise EstimationError(f"{method} could not be fitted: {explain_failure(method, e, d, treatment, outcome)}"
+                              ) from e
     notes = list(d.notes)
     if known:
         notes.append("The refits use the logged propensity (placebo and simulated-confounder refits do not: it "
@@ -129,25 +133,68 @@ def heterogeneity(root: str, dataset_id: int, revision: int, treatment: str, out
     d = design(units, treatment, outcome, covariates, use_logged, seed, extra=(segment_col,))
     if d.X.shape[1] == 0:
         raise ParameterError("effects by segment need at least one covariate for the learner to model.")
-    out = segment_report(learner, d.X, d.t, d.y, d.rows[segment_col].astype(str), propensity=d.e,
+    out = segment_report(learner, d.X, d.t, d.y, segment_labels(d.rows[segment_col]), propensity=d.e,
                          max_fit=MAX_CATE_FIT, max_eval=MAX_CATE_EVAL, seed=seed)
     out["ate"] = out["ate"].to_dict()
     out["notes"] = d.notes + out["notes"]
     return out
 
 
-def segment_columns(units: pd.DataFrame, exclude: tuple[str, ...] = ()) -> list[str]:
-    """Columns that can split units into segments: text/categorical, or integers with 2–20 values."""
-    out = []
-    for col in units.columns:
-        if col in exclude or col in ("user_id", "item_id"):
-            continue
-        s = units[col]
-        if pd.api.types.is_float_dtype(s):
-            continue
-        if 2 <= s.nunique(dropna=True) <= 20:
-            out.append(str(col))
-    return out
+def graph_roles_caption(graph_name: str, roles: dict[str, str | None], units: pd.DataFrame,
+                        defaults: dict[str, str]) -> str:
+    """What the saved graph's treatment and outcome nodes made the default choices, naming only the
+    defaults really used: a role whose column cannot be used (e.g. ``exposed`` is 1 for every unit)
+    says why and which column is the default instead."""
+    from causalrec_core.effects.units import treatment_problem
+
+    used, unusable = [], []
+    for role in ("treatment", "outcome"):
+        col, default = roles.get(role), defaults[role]
+        if col is None:
+            used.append(f"{role} {default} (no node of the graph is bound to a column for it)")
+        elif col == default:
+            used.append(f"{role} {col}")
+        else:
+            why = (treatment_problem(units[col], col) if col in units.columns else
+                   f"{col} is not a column of the unit table")
+            if role == "outcome" and why:
+                why = why.replace("a treatment", "an outcome")
+            why = why or f"{col} is the treatment"
+            unusable.append(f"its {role} {col} cannot be used: {why}; the {role} defaults to {default}")
+    return (f"Defaults from the saved graph '{graph_name}' (node roles and column bindings): "
+            + "; ".join(used + unusable) + ". Choose others to override.")
+
+
+def refute_choices(methods: list[str] | tuple[str, ...], last_run: dict | None) -> list[str]:
+    """The estimators offered for refutation: the chosen ones other than naive (which adjusts for
+    nothing), less those that failed in ``last_run`` (the page's last Estimate for the same treatment
+    and outcome); every adjusting estimator that did not fail when that leaves none."""
+    from causalrec_core.effects.estimators import ESTIMATORS
+
+    failed = {e["method"] for e in (last_run or {}).get("errors", [])}
+    chosen = [m for m in methods if m in ESTIMATORS and m != "naive" and m not in failed]
+    return chosen or [m for m in ESTIMATORS if m != "naive" and m not in failed] or \
+        [m for m in ESTIMATORS if m != "naive"]
+
+
+def segment_figure(by_segment: pd.DataFrame, title: str, truth_: dict[str, float] | None = None) -> Any:
+    """:func:`ui.charts.segment_effects` with the segment labels as categories (labels such as 0 / 1
+    are names of segments, not positions on a number line)."""
+    from ui import charts
+
+    fig = charts.segment_effects(by_segment, title, truth_)
+    fig.update_xaxes(type="category", categoryorder="array",
+                     categoryarray=[charts.plot_text(str(s)) for s in by_segment["segment"]])
+    return fig
+
+
+def learner_ate_caption(het: dict) -> str:
+    """What the meta-learner's overall ATE is and on which units (a subsample only when it is one)."""
+    ate, n_fit, n_total = het["ate"], het["n_fit"], het.get("n_total", het["n_fit"])
+    units = (f"a random subsample of {n_fit:,} of the {n_total:,} units, so it can differ from the ATE table above"
+             if n_fit < n_total else f"all {n_fit:,} units")
+    return (f"The learner's overall ATE ({units}): {ate['estimate']:.4f} "
+            f"(95% CI {ate['ci_low']:.4f} to {ate['ci_high']:.4f}).")
 
 
 # ---------------------------------------------------------------- wording of the results
@@ -170,21 +217,28 @@ def truth_summary(results: list[dict], truth_ate: float | None) -> list[str]:
 
 
 def segment_summary(by_segment: pd.DataFrame) -> str:
-    """Which segment has the largest estimated effect, and whether the intervals separate it from the others."""
+    """Which segment has the largest estimated effect, and whether the intervals separate it from the
+    others. Flagged segments (``flag``, :func:`causalrec_core.effects.cate.flag_segments`) are listed
+    with their reason and never ranked."""
     if by_segment.empty:
         return ""
-    by = by_segment.sort_values("mean", ascending=False)
+    flagged = by_segment[by_segment["flag"].astype(bool)] if "flag" in by_segment else by_segment.iloc[:0]
+    warn = "".join(f" Segment {s} ({m:.4f}) is flagged: {f}." for s, m, f in
+                   zip(flagged["segment"], flagged["mean"], flagged["flag"], strict=True))
+    by = by_segment.drop(index=flagged.index).sort_values("mean", ascending=False)
+    if by.empty:
+        return "No segment has a credible estimate." + warn
     top = by.iloc[0]
     ranking = " > ".join(f"{s} ({m:.4f})" for s, m in zip(by["segment"], by["mean"], strict=True))
     if len(by) == 1:
-        return f"One segment: {top['segment']} ({top['mean']:.4f})."
+        return f"One segment{' without a flag' if warn else ''}: {top['segment']} ({top['mean']:.4f})." + warn
     others = by.iloc[1:]
     separated = bool((top["ci_low"] > others["ci_high"]).all())
-    return (f"Estimated gain by segment, largest first: {ranking}. "
+    return (f"Estimated gain by segment, largest first{' (flagged segments left out)' if warn else ''}: {ranking}. "
             + (f"{top['segment']}'s interval lies above every other segment's: it gains most."
                if separated else
                f"{top['segment']} has the largest estimate, but the intervals overlap, so the data do not "
-               "establish which segment gains most."))
+               "establish which segment gains most.") + warn)
 
 
 # ---------------------------------------------------------------- widget values across pages

@@ -490,6 +490,41 @@ def auuc(uplift_scores: Any, t: Any, y: Any, propensity: Any = None, *, normaliz
 # ============================================================================ report
 
 
+#: A segment with fewer treated or control units than this has "too few units" in a flag.
+MIN_ARM_UNITS = 30
+
+
+def flag_segments(by: pd.DataFrame, t: np.ndarray, y: np.ndarray, segments: np.ndarray) -> pd.DataFrame:
+    """``by`` (:func:`effects_by_segment`) with ``n_treated``, ``n_control`` and ``flag``: why a
+    segment's estimate cannot be taken at face value, or '' when nothing is wrong. A segment with no
+    treated or no control unit has no estimable effect; for a 0/1 outcome an effect (a difference in
+    probabilities) outside [-1, 1] is impossible, and the flag says why the scores went there: too
+    few units of an arm in the segment, else poor overlap (extreme propensity weights, extrapolation).
+    """
+    frame = pd.DataFrame({"segment": segments, "t": t})
+    n_t = frame.groupby("segment")["t"].sum()
+    n_all = frame.groupby("segment")["t"].size()
+    out = by.copy()
+    out["n_treated"] = out["segment"].map(n_t).astype(int).to_numpy()
+    out["n_control"] = (out["segment"].map(n_all) - out["segment"].map(n_t)).astype(int).to_numpy()
+    binary = bool(np.isin(np.unique(y), (0.0, 1.0)).all())
+    flags = []
+    for _, r in out.iterrows():
+        small = [f"{int(r[f'n_{arm}'])} {arm}" for arm in ("treated", "control") if r[f"n_{arm}"] < MIN_ARM_UNITS]
+        if r["n_treated"] == 0 or r["n_control"] == 0:
+            arm = "treated" if r["n_treated"] == 0 else "control"
+            flags.append(f"no {arm} unit in this segment: its effect cannot be estimated from the data")
+        elif binary and not -1 <= r["mean"] <= 1:
+            why = (f"too few units of an arm in the segment ({' and '.join(small)})" if small else
+                   "poor overlap in the segment (extreme propensity weights, so the estimate extrapolates)")
+            flags.append(f"outside [-1, 1], impossible for a difference in probabilities: {why}; "
+                         "not a credible estimate")
+        else:
+            flags.append("")
+    out["flag"] = flags
+    return out
+
+
 def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propensity: Any = None,
                    base_learner: str = "gbm", max_fit: int = 20_000, max_eval: int = 50_000, seed: int = 0,
                    level: float = 0.95) -> dict[str, Any]:
@@ -506,7 +541,8 @@ def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propen
 
     Returns
     -------
-    dict with ``by_segment`` (DataFrame ``segment, n, mean, se, ci_low, ci_high, mean_cate``),
+    dict with ``by_segment`` (DataFrame ``segment, n, mean, se, ci_low, ci_high, mean_cate,
+    n_treated, n_control, flag``: see :func:`flag_segments`),
     ``qini`` (DataFrame or None), ``auuc`` (float or None), ``ate`` (the learner's
     :class:`~causalrec_core.effects.estimators.EffectResult` on the fitted units), ``n_fit``,
     ``n_eval``, ``n_total``, ``notes`` (list of str).
@@ -546,6 +582,7 @@ def segment_report(method: str, X: Any, t: Any, y: Any, segments: Any, *, propen
     by = effects_by_segment(learner.pseudo_outcomes_, seg[fit_idx], level=level)
     mc = pd.Series(learner.cate_).groupby(pd.Series(seg[fit_idx]).to_numpy()).mean()
     by["mean_cate"] = by["segment"].map(mc).to_numpy()
+    by = flag_segments(by, ta[fit_idx], ya[fit_idx], seg[fit_idx])
     qini = score = None
     n_eval = 0
     if e is not None:

@@ -524,7 +524,7 @@ def _covariate_problem(X: np.ndarray, names: list[str] | None, label: str, whole
     null = vt[sv <= _COLLINEAR_TOL * sv[0]]
     if len(null):
         involved = [cols[j] for j in range(p) if np.abs(null[:, j]).max() > 1e-6]
-        return (f"the covariates {involved} are perfectly collinear on {units} (one is an exact linear "
+        return (f"the covariates {', '.join(map(str, involved))} are perfectly collinear on {units} (one is an exact linear "
                 "combination of the others), so their separate coefficients cannot be estimated")
     return None
 

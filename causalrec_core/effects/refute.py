@@ -19,10 +19,14 @@ refuter                     what is done                                        
                                                                                         Monte-Carlo SE
 :func:`random_common_cause` an independent N(0, 1) covariate is added, ``n_sims`` times  |shift| <= SE
 :func:`data_subsets`        refits on random subsets of ``frac`` of the units            |shift| <= SE
-:func:`unobserved_confounder` a simulated confounder U correlated with t and y is        the conclusion
-                            adjusted for                                                (sign and
-                                                                                        significance)
-                                                                                        is unchanged
+:func:`unobserved_confounder` a simulated confounder U correlated with t and y is        the shift is
+                            adjusted for                                                within 2 SE and
+                                                                                        25 % of the
+                                                                                        estimate (warn
+                                                                                        beyond; fail when
+                                                                                        the sign or the
+                                                                                        conclusion
+                                                                                        changes)
 :func:`e_value`             VanderWeele & Ding (2017) E-value of the estimate and CI     the CI excludes
                                                                                         no effect
 ==========================  ==========================================================  =================
@@ -54,6 +58,9 @@ from causalrec_core.effects.estimators import EffectEstimator, make_estimator
 from causalrec_core.errors import ParameterError, out_of_range
 
 __all__ = [
+    "CONFOUNDER_MAX_SE",
+    "CONFOUNDER_MAX_SHARE",
+    "binary_e_value",
     "REFUTATION_COLUMNS",
     "REFUTERS",
     "data_subsets",
@@ -249,6 +256,12 @@ def data_subsets(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, frac: floa
             "n_sims": n_sims, "passed": bool(passed), "verdict": verdict}
 
 
+#: unobserved_confounder warns when the shift exceeds this many standard errors ...
+CONFOUNDER_MAX_SE = 2.0
+#: ... or this share of the estimate (and fails when the sign or the conclusion changes).
+CONFOUNDER_MAX_SHARE = 0.25
+
+
 def unobserved_confounder(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, strength_t: float = 0.5,
                           strength_y: float = 0.5, seed: int = 0, propensity: Any = None) -> dict[str, Any]:
     """How far would adjusting for a confounder of the given strength move the estimate?
@@ -261,8 +274,10 @@ def unobserved_confounder(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, s
     -------
     dict
         ``refuter, estimate_before, estimate_after, shift, shift_in_se, se, interval`` (the CI after),
-        ``strength_t, strength_y, passed`` (the sign and the significance at the estimator's level
-        are unchanged), ``verdict``.
+        ``strength_t, strength_y, status`` ('fail' when the sign flips or the conclusion - whether
+        the interval excludes 0 - changes; 'warn' when the shift exceeds :data:`CONFOUNDER_MAX_SE`
+        standard errors or :data:`CONFOUNDER_MAX_SHARE` of the estimate; else 'pass'), ``passed``
+        (status == 'pass'), ``verdict`` (stating the rule).
     """
     for name, v in (("strength_t", strength_t), ("strength_y", strength_y)):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
@@ -277,16 +292,27 @@ def unobserved_confounder(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, s
     def conclusion(lo: float, hi: float) -> int:
         return 1 if lo > 0 else (-1 if hi < 0 else 0)
 
-    passed = conclusion(lo0, hi0) == conclusion(lo1, hi1)
     shift = after - before
+    shift_se = abs(shift) / se if se > 0 else float("inf")
+    rel = abs(shift) / abs(before) if before != 0 else float("inf")
+    flipped = before * after < 0
+    changed = flipped or conclusion(lo0, hi0) != conclusion(lo1, hi1)
+    large = shift_se > CONFOUNDER_MAX_SE or rel > CONFOUNDER_MAX_SHARE
+    status = "fail" if changed else ("warn" if large else "pass")
     verdict = (f"Adjusting for a simulated unobserved confounder (strength {strength_t:g} on the treatment, "
                f"{strength_y:g} on the outcome) moves the estimate from {_g(before)} to {_g(after)} "
-               f"({shift / se if se > 0 else float('inf'):+.1f} standard errors); "
-               + ("the conclusion stays the same." if passed else "the conclusion would change."))
+               f"({shift / se if se > 0 else float('inf'):+.1f} standard errors, {shift / before if before else 0:+.0%}"
+               " of the estimate); "
+               + ("its sign flips" if flipped else
+                  "the conclusion (whether the interval excludes 0) changes" if changed else
+                  "a large shift, though the conclusion stays the same" if large else
+                  "a small shift, and the conclusion stays the same")
+               + f". Rule: fail when the sign flips or the conclusion changes, warn when the shift exceeds "
+               f"{CONFOUNDER_MAX_SE:g} standard errors or {CONFOUNDER_MAX_SHARE:.0%} of the estimate, else pass.")
     return {"refuter": "unobserved_confounder", "estimate_before": before, "estimate_after": after,
             "shift": shift, "shift_in_se": shift / se if se > 0 else None, "se": se,
             "interval": [float(lo1), float(hi1)], "strength_t": float(strength_t),
-            "strength_y": float(strength_y), "passed": bool(passed), "verdict": verdict}
+            "strength_y": float(strength_y), "passed": status == "pass", "status": status, "verdict": verdict}
 
 
 # ============================================================================ E-value
@@ -393,7 +419,8 @@ def refute_all(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, seed: int = 
     ``max(1, n_sims // 2)``; the E-value uses the estimator's own estimate and CI (on the risk scale
     with the control risk for a 0/1 outcome, else per SD of the outcome). When the E-value cannot be
     computed (a control risk of 0 or 1, or an interval that leaves (0, 1) on the risk scale) its row
-    says so and does not pass. Each dict carries an added ``status``: ``'pass'`` or ``'warn'``.
+    says so and does not pass (:func:`binary_e_value`). Each dict carries a ``status``: ``'pass'`` or
+    ``'warn'`` (``'fail'`` too for :func:`unobserved_confounder`).
     """
     n_sims = _check_sims(n_sims)
     kw = dict(seed=seed, propensity=propensity)
@@ -408,17 +435,36 @@ def refute_all(estimator: EstimatorSpec, X: Any, t: Any, y: Any, *, seed: int = 
     binary = bool(np.isin(np.unique(ya), (0.0, 1.0)).all())
     if binary:
         p0 = float(ya[ta == 0].mean()) if (ta == 0).any() else float("nan")
-        if 0 < p0 < 1 and 0 < p0 + est <= 1 and 0 < p0 + ci[0] and p0 + ci[1] <= 1:
-            out.append(e_value(est, ci, baseline_risk=p0))
-        else:
-            out.append({"refuter": "e_value", "estimate_before": est, "estimate_after": None, "e_value": None,
-                        "e_value_ci": None, "passed": False,
-                        "verdict": "No E-value: the control risk or the interval leaves (0, 1) on the risk scale."})
+        out.append(binary_e_value(est, ci, p0))
     else:
         out.append(e_value(est, ci, outcome_sd=float(ya.std()) or 1.0))
     for r in out:
-        r["status"] = "pass" if r["passed"] else "warn"
+        r.setdefault("status", "pass" if r["passed"] else "warn")
     return out
+
+
+def binary_e_value(estimate: float, ci: tuple[float, float], control_risk: float) -> dict[str, Any]:
+    """The E-value row of a 0/1 outcome (:func:`e_value` on the risk scale), or, when it cannot be
+    computed, a row that does not pass and says why in words: the outcome never (or always) occurs
+    among the controls, or the estimate or its interval gives a treated risk outside (0, 1]."""
+    p0 = control_risk
+    if 0 < p0 < 1 and 0 < p0 + estimate <= 1 and 0 < p0 + ci[0] and p0 + ci[1] <= 1:
+        return e_value(estimate, ci, baseline_risk=p0)
+    if p0 == 0:
+        why = ("the outcome never occurs among the controls (risk 0), so the risk ratio and its E-value are "
+               "infinite (undefined): an unmeasured confounder would have to explain the whole difference, every "
+               "treated outcome. When the outcome cannot happen without the treatment (e.g. no purchase without a "
+               "view) this is by construction, not evidence against confounding.")
+    elif p0 == 1:
+        why = ("the outcome occurs for every control (risk 1), so the treated risk cannot be higher and the risk "
+               "ratio is undefined.")
+    elif math.isnan(p0):
+        why = "there is no control unit, so there is no control risk to compare with."
+    else:
+        why = (f"with the control risk {p0:.4g}, the estimate or its interval ({ci[0]:.4g} to {ci[1]:.4g}) gives a "
+               "treated risk outside (0, 1], so it cannot be written as a risk ratio.")
+    return {"refuter": "e_value", "estimate_before": estimate, "estimate_after": None, "e_value": None,
+            "e_value_ci": None, "passed": False, "verdict": "No E-value: " + why}
 
 
 #: Columns of :func:`refutation_table` -> what their numbers are (for column headers' help).
@@ -433,7 +479,7 @@ REFUTATION_COLUMNS: dict[str, str] = {
     "E-value (CI)": "e_value only: the same for moving the confidence interval to include no effect "
                     "(1 when it already does)",
     "p-value": "placebo_treatment only: the permutation p-value of the real estimate (at least 1 / (refits + 1))",
-    "status": "pass, or warn (look closer)",
+    "status": "pass, warn (look closer) or fail (the check contradicts the estimate)",
     "verdict": "the result in words",
 }
 

@@ -12,8 +12,8 @@ numbers for the same table, covariates, propensity column, covariate transformat
 >>> y = (rng.random(400) < 0.2 + 0.1 * t + 0.1 * (x > 0)).astype(int)
 >>> data = pd.DataFrame({"x": x, "t": t, "y": y})
 >>> out = estimate_ate(data, "t", "y", ["x"], ["naive", "aipw"], seed=0)
->>> [r["method"] for r in out["results"]], out["results"][1]["propensity"]
-(['naive', 'aipw'], 'fitted')
+>>> [r["method"] for r in out["results"]], out["results"][1]["propensity"], out["errors"]
+(['naive', 'aipw'], 'fitted', [])
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalrec_core.errors import ParameterError
+from causalrec_core.errors import CausalRecError, EstimationError, ParameterError
 
 from .units import design_matrix
 
@@ -61,11 +61,11 @@ def prepare_design(data: pd.DataFrame, treatment: str, outcome: str, covariates:
     needed = [treatment, outcome, *covariates, *extra] + ([propensity_column] if propensity_column else [])
     missing_cov = [c for c in covariates if c not in data.columns]
     if missing_cov:
-        raise ParameterError(f"covariates {missing_cov} are not columns of the data; available columns: "
+        raise ParameterError(f"covariates {', '.join(map(str, missing_cov))} are not columns of the data; available columns: "
                              + ", ".join(map(str, data.columns)) + ".")
     missing = [c for c in dict.fromkeys(needed) if c not in data.columns]
     if missing:
-        raise ParameterError(f"columns {missing} are not in the data; available columns: "
+        raise ParameterError(f"columns {', '.join(map(str, missing))} are not in the data; available columns: "
                              + ", ".join(map(str, data.columns)) + ".")
     rows = data.dropna(subset=list(dict.fromkeys(needed)))
     notes = []
@@ -109,13 +109,64 @@ def fit_ate(method: str, d: Design, seed: int) -> dict:
     return res
 
 
+def constant_outcome_arms(d: Design) -> list[tuple[int, float, int]]:
+    """The arms (0 = control, 1 = treated) in which the outcome takes one value only: (arm, that
+    value, number of units) for each, in arm order."""
+    out = []
+    for arm in (0, 1):
+        ys = d.y[d.t == arm]
+        if len(ys) and np.all(ys == ys[0]):
+            out.append((arm, float(ys[0]), len(ys)))
+    return out
+
+
+def explain_failure(method: str, error: Exception, d: Design, treatment: str, outcome: str) -> str:
+    """Why ``method`` could not be fitted, in words. A binary outcome that is constant within an arm
+    (e.g. no purchase ever happens without a view) gets a plain explanation naming the columns and
+    the estimators that do not need an outcome model; other errors keep their own message."""
+    message = str(error)
+    arms = constant_outcome_arms(d)
+    if "target is constant" in message and "outcome model" in message and arms:
+        arm, value, n = arms[0]
+        units = f"the {n:,} units with {treatment} = {arm} ({'not ' if arm == 0 else ''}{treatment})"
+        return (f"{outcome} is always {value:g} among {units}, so the outcome model of that arm cannot be fitted "
+                f"and {method} needs it; the naive difference and IPW do not need an outcome model.")
+    return message
+
+
 def estimate_ate(data: pd.DataFrame, treatment: str, outcome: str, covariates: Sequence[str],
                  methods: Sequence[str], *, propensity_column: str | None = None, seed: int = 0,
                  max_rows: int | None = None, log_skewed_covariates: bool = True) -> dict:
-    """Every estimator's ATE of ``treatment`` on ``outcome`` (a list of result dicts, in the order
-    of ``methods``) on one design (:func:`prepare_design`), and the design's notes."""
+    """Every estimator's ATE of ``treatment`` on ``outcome`` on one design (:func:`prepare_design`).
+
+    Each estimator succeeds or fails on its own: ``results`` holds the result dicts of those that
+    succeeded (in the order of ``methods``), ``errors`` one ``{"method", "error"}`` dict per estimator
+    that could not be fitted (the reason in words, :func:`explain_failure`); also the design's
+    ``notes`` and ``n``.
+
+    Raises
+    ------
+    ParameterError
+        No estimator chosen, or a bad design (see :func:`prepare_design`).
+    EstimationError
+        Every estimator failed (the message names each one and its reason).
+    """
     if not methods:
         raise ParameterError("choose at least one estimator.")
     d = prepare_design(data, treatment, outcome, covariates, propensity_column=propensity_column, seed=seed,
                        max_rows=max_rows, log_skewed_covariates=log_skewed_covariates)
-    return {"results": [fit_ate(m, d, seed) for m in methods], "notes": d.notes, "n": len(d.t)}
+    from .estimators import make_estimator
+
+    methods = list(dict.fromkeys(methods))
+    for m in methods:  # an unknown estimator is the caller's error, raised before any fit
+        make_estimator(m, seed=seed)
+    results, errors = [], []
+    for m in methods:
+        try:
+            results.append(fit_ate(m, d, seed))
+        except CausalRecError as e:
+            errors.append({"method": m, "error": explain_failure(m, e, d, treatment, outcome)})
+    if not results:
+        raise EstimationError("no estimator could be fitted: " + " ".join(
+            f"{e['method']}: {e['error']}" for e in errors))
+    return {"results": results, "errors": errors, "notes": d.notes, "n": len(d.t)}

@@ -72,6 +72,7 @@ from causalrec_core.errors import GraphError, ParameterError, out_of_range
 
 __all__ = [
     "CovariateChoice",
+    "NotAdjustableError",
     "covariates_from_graph",
     "SKEWED_COVARIATES",
     "design_matrix",
@@ -80,6 +81,10 @@ __all__ = [
     "roles_from_graph",
     "node_columns",
     "node_for_column",
+    "post_treatment_columns",
+    "treatment_problem",
+    "segment_labels",
+    "segment_options",
     "pair_units",
     "simulator_units",
     "user_units",
@@ -89,6 +94,16 @@ Kind = Literal["binary", "continuous"]
 
 _PAIR_FLAGS = (("viewed", "n_view"), ("clicked", "n_click"), ("carted", "n_cart"))
 _SEGMENT_COLUMNS = ("segment", "user_segment")
+#: The funnel flags of a unit table in the order the events happen: a flag after the treatment's
+#: stage can be affected by the treatment (a mediator or a later outcome).
+FUNNEL: tuple[str, ...] = ("exposed", "viewed", "clicked", "carted", "purchased")
+#: Columns that are never segments: ids, and the simulator's answers (potential outcomes, uplift)
+#: and ``position`` (defined only for shown items, so it comes after exposure).
+NOT_SEGMENTS = frozenset({"user_id", "item_id", "position", "propensity", "uplift", "p_view_treated",
+                          "p_view_control", "p_purchase_treated", "p_purchase_control"})
+#: Numeric columns with more distinct values than this are split into quartiles to segment on.
+MAX_SEGMENT_GROUPS = 20
+POST_TREATMENT_FLAG = "post-treatment: segmenting on it is not a causal comparison"
 
 
 # ============================================================================ helpers
@@ -369,7 +384,8 @@ def log_skewed(data: pd.DataFrame, covariates: Sequence[str], *,
             out = data.copy()
         out[col] = np.log1p(v)
         changed.append(col)
-    notes = ([f"skewed covariate(s) {changed} were log1p-transformed before fitting the nuisance models "
+    notes = ([f"The skewed covariate{'s' if len(changed) > 1 else ''} {', '.join(map(str, changed))} "
+              f"{'were' if len(changed) > 1 else 'was'} log1p-transformed before fitting the nuisance models "
               f"(sample skewness > {threshold:g} on the raw scale)"] if changed else [])
     return out, notes
 
@@ -389,7 +405,7 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str], *,
     """
     missing = [c for c in covariates if c not in data.columns]
     if missing:
-        raise ParameterError(f"covariates {missing} are not columns of the data; available columns: "
+        raise ParameterError(f"covariates {', '.join(map(str, missing))} are not columns of the data; available columns: "
                              + ", ".join(map(str, data.columns)) + ".")
     parts, notes = [], []
     if log_skewed_covariates:
@@ -411,10 +427,24 @@ def design_matrix(data: pd.DataFrame, covariates: Sequence[str], *,
     return X, notes
 
 
+#: The event count a unit table's 0/1 flag is made from (``viewed`` is ``n_view > 0`` ...).
+FLAG_SOURCES: dict[str, str] = {**dict(_PAIR_FLAGS), "purchased": "n_purchase"}
+
+
+def _unit_column(col: str, have: set[str]) -> str:
+    """``col`` as a column of the unit table: itself when the table has it, else the flag made from
+    it (a node bound to the event count ``n_view`` stands for the unit flag ``viewed``)."""
+    if col in have:
+        return col
+    return next((flag for flag, count in FLAG_SOURCES.items() if count == col and flag in have), col)
+
+
 def node_columns(g: nx.DiGraph, columns: Iterable[str]) -> dict[Hashable, str | None]:
     """The data column of every node: its ``column`` attribute, else its own name when that is a
     column, else the first of its :data:`~causalrec_core.graph.templates.COLUMN_ALIASES` found in
-    ``columns``; None for latent nodes and nodes with no column."""
+    ``columns``; None for latent nodes and nodes with no column. A ``column`` attribute naming an
+    event count that is not in ``columns`` maps to the unit flag made from it (:data:`FLAG_SOURCES`:
+    ``n_view`` -> ``viewed``, ``n_cart`` -> ``carted`` ...) when that flag is."""
     from causalrec_core.graph.model import is_latent
     from causalrec_core.graph.templates import bind_columns
 
@@ -426,7 +456,7 @@ def node_columns(g: nx.DiGraph, columns: Iterable[str]) -> dict[Hashable, str | 
         if is_latent(g, node):
             out[node] = None
         elif col:
-            out[node] = str(col)
+            out[node] = _unit_column(str(col), have)
         elif str(node) in have:
             out[node] = str(node)
         else:
@@ -492,6 +522,12 @@ def roles_from_graph(g: nx.DiGraph, columns: Iterable[str]) -> dict[str, str | N
     return out
 
 
+class NotAdjustableError(GraphError):
+    """The graph is valid, but no adjustment set of it identifies the effect (e.g. a latent confounder
+    of treatment and outcome), or none can be formed from the data's columns: a finding about the
+    graph to report beside the estimates, not a failure of the user's input."""
+
+
 @dataclass(frozen=True)
 class CovariateChoice:
     """The adjustment set a graph implies, as data columns.
@@ -549,7 +585,7 @@ def covariates_from_graph(g: nx.DiGraph, treatment_node: Hashable, outcome_node:
     warnings: list[str] = []
     if not ident.identifiable or (ident.estimand != "backdoor" and not ident.effect_is_zero):
         why = ident.reason or "; ".join(ident.notes) or "no valid adjustment set exists"
-        raise GraphError(f"the effect of {treatment_node!r} on {outcome_node!r} is not identifiable by "
+        raise NotAdjustableError(f"the effect of {treatment_node!r} on {outcome_node!r} is not identifiable by "
                          f"covariate adjustment in this graph: {why}")
     mapping = node_columns(g, cols)
     have = set(cols)
@@ -570,7 +606,7 @@ def covariates_from_graph(g: nx.DiGraph, treatment_node: Hashable, outcome_node:
     if pick is None:
         unmapped = sorted({str(n) for s in ident.backdoor_sets + [ident.optimal_set or []] for n in s
                            if mapping.get(n) not in have})
-        raise GraphError(f"no valid adjustment set of the graph can be formed from the data's columns: the "
+        raise NotAdjustableError(f"no valid adjustment set of the graph can be formed from the data's columns: the "
                          f"node(s) {unmapped} have no column in the data (sets: {info['backdoor_sets']}); "
                          "bind them with the node's 'column' attribute.")
     nodes, covs, source = pick
@@ -598,3 +634,90 @@ def covariates_from_graph(g: nx.DiGraph, treatment_node: Hashable, outcome_node:
                          "adjusts for a descendant of the treatment, so the estimate may be biased")
             warnings.append(msg + ".")
     return CovariateChoice(covariates=list(covs), nodes=nodes, source=source, warnings=warnings)
+
+
+# ============================================================================ segments
+
+
+def post_treatment_columns(columns: Iterable[str], treatment: str, outcome: str) -> list[str]:
+    """The columns that are (or may be) affected by ``treatment``: the outcome and the funnel flags
+    (:data:`FUNNEL`) of the stages after the treatment's (all later stages when the treatment is a
+    funnel flag; only the outcome otherwise), in ``columns`` order.
+
+    >>> post_treatment_columns(["exposed", "viewed", "carted", "purchased", "segment"], "viewed", "purchased")
+    ['carted', 'purchased']
+    """
+    after: set[str] = {outcome}
+    if treatment in FUNNEL:
+        after |= set(FUNNEL[FUNNEL.index(treatment) + 1:])
+    return [str(c) for c in columns if str(c) in after and str(c) != treatment]
+
+
+def _binned(series: pd.Series) -> bool:
+    """Whether a column is segmented by its quartiles: numbers with more than MAX_SEGMENT_GROUPS
+    values, or non-integer numbers (e.g. log counts) with more than 4."""
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return False
+    n_values = series.nunique(dropna=True)
+    if n_values > MAX_SEGMENT_GROUPS:
+        return True
+    values = pd.to_numeric(series, errors="coerce").dropna().to_numpy(dtype=float)
+    return n_values > 4 and bool((values != np.round(values)).any())
+
+
+def segment_options(data: pd.DataFrame, treatment: str, outcome: str) -> list[tuple[str, str | None]]:
+    """The columns that can split the units into segments, each with None or why it is flagged.
+
+    Text / categorical columns and integer columns with 2-20 values are used as they are; numeric
+    columns with more values, and non-integer ones with more than 4, are split into quartiles
+    (:func:`segment_labels`). Pre-treatment columns come first
+    (in table order); the columns the treatment may affect (:func:`post_treatment_columns`: a mediator
+    such as ``carted`` after ``viewed``, or the outcome itself) come last, flagged with
+    :data:`POST_TREATMENT_FLAG`. Ids, the treatment and the simulator's answers are never offered.
+    """
+    post = set(post_treatment_columns(data.columns, treatment, outcome))
+    pre, late = [], []
+    for col in data.columns:
+        name = str(col)
+        if name in NOT_SEGMENTS or name in (treatment, outcome):
+            continue
+        n_values = data[col].nunique(dropna=True)
+        if n_values < 2 or (n_values > MAX_SEGMENT_GROUPS and not _binned(data[col])):
+            continue
+        (late if name in post else pre).append((name, POST_TREATMENT_FLAG if name in post else None))
+    return pre + late
+
+
+def segment_labels(series: pd.Series) -> pd.Series:
+    """Segment labels (text) of a column: its values, or for a numeric column with more than
+    :data:`MAX_SEGMENT_GROUPS` values (a non-integer one with more than 4) its quartile, labelled ``'Q1: 0.693 to 1.79'`` (fewer groups
+    when values repeat). Missing values stay missing.
+
+    >>> segment_labels(pd.Series(range(100))).value_counts().sort_index().to_dict()
+    {'Q1: 0 to 24.8': 25, 'Q2: 24.8 to 49.5': 25, 'Q3: 49.5 to 74.2': 25, 'Q4: 74.2 to 99': 25}
+    """
+    if not _binned(series):
+        return series.astype(object).where(series.isna(), series.astype(str))
+    codes, edges = pd.qcut(pd.to_numeric(series, errors="coerce"), 4, labels=False, retbins=True, duplicates="drop")
+    labels = {k: f"Q{k + 1}: {edges[k]:.3g} to {edges[k + 1]:.3g}" for k in range(len(edges) - 1)}
+    return codes.map(labels).astype(object)
+
+
+def treatment_problem(series: pd.Series, name: str) -> str | None:
+    """Why column ``name`` cannot be a binary treatment (or outcome) of the unit table, in words, or
+    None when it can: it takes one value for every unit, or it is not a 0/1 column.
+
+    >>> treatment_problem(pd.Series([1, 1, 1]), "exposed")
+    'exposed is 1 for every unit, so it cannot be a treatment here (nothing to compare it with)'
+    """
+    values = series.dropna().unique()
+    if len(values) == 1:
+        v = values[0]
+        shown = int(v) if isinstance(v, (bool, np.bool_)) else v
+        return f"{name} is {shown} for every unit, so it cannot be a treatment here (nothing to compare it with)"
+    try:
+        if detect_kind(series) == "binary":
+            return None
+    except ParameterError:
+        pass
+    return f"{name} is not a binary 0/1 column, so it cannot be a treatment here"

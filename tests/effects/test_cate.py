@@ -305,3 +305,40 @@ def test_meta_learners_on_constant_covariates_say_so(method):
         assert any("'user_activity' (every value 2.079)" in note and "constant" in note for note in res.notes)
     out = segment_report(method, X, t, y, pd.Series(np.where(np.arange(n) % 2, "a", "b")), seed=0)
     assert any(note.startswith("Covariates:") and "item_popularity" in note for note in out["notes"])
+
+
+def _funnel(n=1500, seed=0):
+    """A funnel log: cart and purchase happen only after a view (carted is a mediator of viewed)."""
+    rng = np.random.default_rng(seed)
+    act, pop = rng.normal(size=n), rng.normal(size=n)
+    viewed = (rng.random(n) < 1 / (1 + np.exp(-act))).astype(int)
+    carted = ((rng.random(n) < 0.3) & (viewed == 1)).astype(int)
+    purchased = ((rng.random(n) < 0.2 + 0.5 * carted) & (viewed == 1)).astype(int)
+    return pd.DataFrame({"user_activity": act, "item_popularity": pop, "viewed": viewed, "carted": carted,
+                         "purchased": purchased})
+
+
+def test_segments_without_a_control_unit_or_outside_minus_one_one_are_flagged() -> None:
+    """The browser review's case: segmenting viewed -> purchased on carted (a mediator) gave segment 1
+    an 'ATE' of 1.43 (no unit of that segment is unviewed) presented as 'it gains most'."""
+    from causalrec_core.effects.cate import flag_segments, segment_report
+
+    d = _funnel()
+    X = d[["user_activity", "item_popularity"]]
+    rep = segment_report("dr_learner", X, d["viewed"], d["purchased"], d["carted"].astype(str),
+                         base_learner="linear", seed=0)
+    by = rep["by_segment"].set_index("segment")
+    assert by.loc["1", "n_control"] == 0 and by.loc["1", "n_treated"] == int(d["carted"].sum())
+    assert by.loc["1", "flag"].startswith("no control unit in this segment")
+    assert by.loc["0", "flag"] == ""
+    # a 0/1 outcome: an effect outside [-1, 1] is flagged with the reason
+    by = pd.DataFrame({"segment": ["a", "b", "c"], "n": [4, 200, 200], "mean": [1.4, -1.2, 0.1], "se": 0.1,
+                       "ci_low": [1.2, -1.4, 0.0], "ci_high": [1.6, -1.0, 0.2]})
+    seg = np.repeat(["a", "b", "c"], [4, 200, 200])
+    t = np.r_[[1, 1, 1, 0], np.tile([0, 1], 200)]
+    out = flag_segments(by, t.astype(float), np.zeros(404), seg).set_index("segment")
+    assert out.loc["a", "flag"].startswith("outside [-1, 1], impossible for a difference in probabilities: "
+                                           "too few units of an arm in the segment (3 treated and 1 control)")
+    assert "poor overlap" in out.loc["b", "flag"] and out.loc["c", "flag"] == ""
+    # a continuous outcome may have any effect size
+    assert flag_segments(by, t.astype(float), np.linspace(0, 5, 404), seg)["flag"].tolist()[:2] == ["", ""]

@@ -99,7 +99,7 @@ def test_same_seed_same_numbers(capsys, sim):
 
 @pytest.mark.parametrize("argv, message", [
     (("--treatment", "exposd", "--outcome", "purchased", *COVS), "--treatment='exposd' is not a column"),
-    (("--treatment", "exposed", "--outcome", "purchased", "--covariates", "nope"), "['nope'] are not columns"),
+    (("--treatment", "exposed", "--outcome", "purchased", "--covariates", "nope"), "covariates nope are not columns"),
     (("--treatment", "user_activity", "--outcome", "purchased", *COVS[:1], "item_popularity"),
      "--treatment='user_activity' must be a binary 0/1 column; found values: 2.5882"),
     (("--treatment", "exposed", "--outcome", "purchased"), "give --graph FILE"),

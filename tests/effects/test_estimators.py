@@ -525,7 +525,7 @@ def _degenerate_frame(kind: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(("kind", "named", "says"), [
     ("constant", ["'user_activity' (every value 2.079)", "'item_popularity' (every value 1.792)"], "constant"),
     ("one_constant", ["'item_popularity' (every value 1.792)"], "constant"),
-    ("collinear", ["['user_activity', 'item_popularity']"], "perfectly collinear"),
+    ("collinear", ["the covariates user_activity, item_popularity are perfectly"], "perfectly collinear"),
 ])
 def test_constant_or_collinear_covariates_raise_a_clear_estimation_error(method, ci, kind, named, says):
     """No raw LinAlgError ('Singular matrix') and no numbers from a singular fit: every adjusted

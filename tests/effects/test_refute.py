@@ -160,7 +160,7 @@ def test_refute_all_runs_every_refuter_and_tabulates(data):
     X, t, y = data
     rows = refute_all("regression", X, t, y, n_sims=2, seed=1)
     assert [r["refuter"] for r in rows] == list(REFUTERS)
-    assert all(r["status"] == ("pass" if r["passed"] else "warn") for r in rows)
+    assert all((r["status"] == "pass") == r["passed"] and r["status"] in ("pass", "warn", "fail") for r in rows)
     table = refutation_table(rows)
     assert list(table.columns) == ["refuter", "what is done", "original estimate", "new estimate", "E-value",
                                    "E-value (CI)", "p-value", "status", "verdict"]
@@ -192,3 +192,52 @@ def test_refuters_on_constant_covariates_raise_a_clear_error():
     for method in ("regression", "ipw", "aipw", "matching"):
         with pytest.raises(EstimationError, match="'user_activity' .* constant"):
             refute_all(method, X, t, y, n_sims=2)
+
+
+class _Fixed:
+    """A fake estimator whose ATE is ``before`` on the original covariates and ``after`` once the
+    refuter adds a column (SE 0.01, a 95% interval of +-0.0196)."""
+
+    def __init__(self, before, after):
+        self.before, self.after = before, after
+
+    def fit(self, X, t, y, **_):
+        self.p = np.asarray(X).shape[1]
+        return self
+
+    def result(self, estimand="ate"):
+        from types import SimpleNamespace
+
+        est = self.before if self.p == 1 else self.after
+        return SimpleNamespace(estimate=est, se=0.01, ci_low=est - 0.0196, ci_high=est + 0.0196)
+
+
+@pytest.mark.parametrize(("after", "status"), [(0.17, "pass"), (0.0728, "warn"), (0.14, "warn"), (-0.05, "fail"),
+                                               (0.01, "fail")])
+def test_unobserved_confounder_rule_warns_on_large_shifts_and_fails_on_a_changed_conclusion(after, status):
+    """The browser review's case: 0.1737 -> 0.07278 (-5.8 standard errors, -58%) was called 'pass'
+    because the interval still excluded 0. Now: warn beyond 2 SE or 25% of the estimate, fail when
+    the sign flips or the interval comes to include 0; the verdict states the rule."""
+    X, t, y = np.zeros((50, 1)), np.r_[np.zeros(25), np.ones(25)], np.zeros(50)
+    res = unobserved_confounder(lambda: _Fixed(0.1737, after), X, t, y, seed=0)
+    assert res["status"] == status and res["passed"] == (status == "pass")
+    assert "Rule: fail when the sign flips or the conclusion changes, warn when the shift exceeds 2 standard " \
+           "errors or 25% of the estimate, else pass." in res["verdict"]
+    if status == "warn" and after < 0.1:
+        assert "(-10.1 standard errors, -58% of the estimate); a large shift" in res["verdict"]
+
+
+def test_refute_all_keeps_the_confounder_status_and_explains_a_zero_control_risk():
+    from causalrec_core.effects.refute import binary_e_value, refute_all
+
+    X, t = np.zeros((50, 1)), np.r_[np.zeros(25), np.ones(25)]
+    y = np.r_[np.zeros(25), np.tile([0.0, 1.0], 12), 1.0]  # the outcome never occurs among the controls
+    rows = refute_all(lambda: _Fixed(0.1737, 0.0728), X, t, y, n_sims=1)
+    assert rows[3]["status"] == "warn"
+    ev = rows[4]
+    assert ev["status"] == "warn" and ev["e_value"] is None
+    assert ev["verdict"].startswith("No E-value: the outcome never occurs among the controls (risk 0), so the risk "
+                                    "ratio and its E-value are infinite (undefined): an unmeasured confounder would "
+                                    "have to explain the whole difference")
+    assert "risk 1" in binary_e_value(-0.1, (-0.2, 0.0), 1.0)["verdict"]
+    assert "outside (0, 1]" in binary_e_value(0.5, (0.3, 0.7), 0.4)["verdict"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,7 +49,7 @@ def test_bad_choices_are_parameter_errors():
     data = _data(100)
     with pytest.raises(ParameterError, match="different"):
         prepare_design(data, "exposed", "exposed", [])
-    with pytest.raises(ParameterError, match=r"covariates \[.nope.\] are not columns"):
+    with pytest.raises(ParameterError, match=r"covariates nope are not columns"):
         prepare_design(data, "exposed", "purchased", ["nope"])
     with pytest.raises(ParameterError, match="at least one estimator"):
         estimate_ate(data, "exposed", "purchased", [], [])
@@ -64,7 +66,49 @@ def test_estimate_ate_on_constant_covariates_is_a_clear_error():
                          "user_activity": np.full(n, 2.0794), "item_popularity": np.full(n, 1.7918)})
     for method in ("regression", "ipw", "aipw", "matching"):
         with pytest.raises(EstimationError, match="'user_activity' .* and 'item_popularity' .* are constant"):
-            estimate_ate(data, "viewed", "purchased", ["user_activity", "item_popularity"], ["naive", method])
+            estimate_ate(data, "viewed", "purchased", ["user_activity", "item_popularity"], [method])
+        # with naive alongside, naive is still estimated and the failure is reported with its estimator's name
+        out = estimate_ate(data, "viewed", "purchased", ["user_activity", "item_popularity"], ["naive", method])
+        assert [r["method"] for r in out["results"]] == ["naive"]
+        assert [e["method"] for e in out["errors"]] == [method]
+        assert re.search("'user_activity' .* and 'item_popularity' .* are constant", out["errors"][0]["error"])
     out = estimate_ate(data, "viewed", "purchased", [], ["naive", "regression", "ipw"])  # without them: no adjustment
     naive, regression, ipw = (r["estimate"] for r in out["results"])
     assert regression == pytest.approx(naive) and ipw == pytest.approx(naive)
+
+
+def _view_before_purchase(n=800, seed=0):
+    """A log where a purchase never happens without a view (the browser review's case): the outcome
+    is constant (0) among the units not viewed."""
+    rng = np.random.default_rng(seed)
+    act, pop = rng.lognormal(1, 1, n), rng.lognormal(1, 1, n)
+    viewed = (rng.random(n) < 1 / (1 + np.exp(-(np.log1p(act) - 1.5)))).astype(int)
+    purchased = ((rng.random(n) < 0.3) & (viewed == 1)).astype(int)
+    return pd.DataFrame({"user_activity": act, "item_popularity": pop, "viewed": viewed, "purchased": purchased})
+
+
+def test_one_failing_estimator_does_not_wipe_out_the_others():
+    data = _view_before_purchase()
+    covs = ["user_activity", "item_popularity"]
+    out = estimate_ate(data, "viewed", "purchased", covs, ["naive", "ipw", "aipw"], seed=0)
+    assert [r["method"] for r in out["results"]] == ["naive", "ipw"]
+    alone = estimate_ate(data, "viewed", "purchased", covs, ["naive", "ipw"], seed=0)
+    assert [r["estimate"] for r in out["results"]] == [r["estimate"] for r in alone["results"]]
+    assert alone["errors"] == []
+    (err,) = out["errors"]
+    n0 = int((data["viewed"] == 0).sum())
+    assert err["method"] == "aipw"
+    assert err["error"].startswith(f"purchased is always 0 among the {n0:,} units with viewed = 0 (not viewed), "
+                                   "so the outcome model of that arm cannot be fitted")
+    assert "naive difference and IPW do not need" in err["error"]
+
+
+def test_every_estimator_failing_is_one_error_naming_each():
+    from causalrec_core.errors import EstimationError
+
+    data = _view_before_purchase()
+    with pytest.raises(EstimationError, match=r"no estimator could be fitted: regression: purchased is always 0 .* "
+                                              r"aipw: purchased is always 0"):
+        estimate_ate(data, "viewed", "purchased", ["user_activity"], ["regression", "aipw"])
+    with pytest.raises(ParameterError, match="nope"):  # an unknown estimator is still the caller's error
+        estimate_ate(data, "viewed", "purchased", ["user_activity"], ["naive", "nope"])

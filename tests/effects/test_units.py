@@ -248,3 +248,54 @@ def test_roles_from_graph_maps_treatment_and_outcome_to_columns(exposure_bias):
     g.nodes["purchase"]["role"] = "variable"
     assert roles_from_graph(g, cols) == {"treatment": "exposed", "outcome": None}
     assert roles_from_graph(exposure_bias, ["user_activity"]) == {"treatment": None, "outcome": None}
+
+
+def test_post_treatment_columns_are_offered_last_and_flagged_as_segments():
+    from causalrec_core.effects.units import POST_TREATMENT_FLAG, post_treatment_columns, segment_options
+
+    rng = np.random.default_rng(0)
+    n = 200
+    units = pd.DataFrame({"user_id": np.arange(n), "item_id": np.arange(n) % 7, "exposed": 1,
+                          "viewed": rng.integers(0, 2, n), "carted": rng.integers(0, 2, n),
+                          "purchased": rng.integers(0, 2, n), "user_activity": rng.lognormal(size=n),
+                          "item_popularity": rng.lognormal(size=n), "category": rng.choice(["a", "b"], n),
+                          "propensity": rng.random(n)})
+    assert post_treatment_columns(units.columns, "viewed", "purchased") == ["carted", "purchased"]
+    assert post_treatment_columns(units.columns, "exposed", "purchased") == ["viewed", "carted", "purchased"]
+    assert post_treatment_columns(units.columns, "other", "purchased") == ["purchased"]
+    opts = segment_options(units, "viewed", "purchased")
+    # 'exposed' is constant, ids/propensity never segments; numbers with many values are offered (as quartiles)
+    assert opts == [("user_activity", None), ("item_popularity", None), ("category", None),
+                    ("carted", POST_TREATMENT_FLAG)]
+    assert opts[0][0] != "carted"  # the default (the first option) is never post-treatment
+
+
+def test_segment_labels_are_quartiles_of_many_valued_numbers_and_text_otherwise():
+    from causalrec_core.effects.units import segment_labels
+
+    labels = segment_labels(pd.Series(np.arange(100, dtype=float)))
+    assert sorted(labels.unique()) == ["Q1: 0 to 24.8", "Q2: 24.8 to 49.5", "Q3: 49.5 to 74.2", "Q4: 74.2 to 99"]
+    assert segment_labels(pd.Series([0, 1, 1])).tolist() == ["0", "1", "1"]
+    # a log count with a few distinct values is still a number to split, not 6 labels such as '2.0794415416798357'
+    logs = pd.Series(np.log1p(np.repeat([7, 8, 9, 10, 11, 12], 10)))
+    assert segment_labels(logs).str.startswith("Q").all()
+
+
+def test_unit_flags_map_to_the_nodes_bound_to_their_event_counts():
+    """The graph page binds funnel nodes to event counts (view=n_view, cart=n_cart); the unit table
+    has the flags made from them (viewed = n_view > 0): a flag finds its count's node."""
+    from causalrec_core.effects.units import treatment_problem
+    from causalrec_core.graph.templates import build_template
+
+    g = build_template("click_purchase_funnel", columns=["user_id", "item_id", "exposed", "n_view", "n_cart",
+                                                         "purchased", "n_events"])
+    unit_cols = ["user_id", "item_id", "exposed", "viewed", "carted", "purchased", "user_activity"]
+    assert node_for_column(g, "viewed", unit_cols) == "view"
+    assert node_for_column(g, "carted", unit_cols) == "cart"
+    assert node_columns(g, unit_cols)["view"] == "viewed"
+    assert roles_from_graph(g, unit_cols) == {"treatment": "exposed", "outcome": "purchased"}
+    # where the data has the count itself (the CLI on the raw pair table), the count is the column
+    assert node_columns(g, ["exposed", "n_view", "purchased"])["view"] == "n_view"
+    assert treatment_problem(pd.Series([1] * 5), "exposed").startswith("exposed is 1 for every unit")
+    assert treatment_problem(pd.Series([0, 1, 1]), "viewed") is None
+    assert "not a binary" in treatment_problem(pd.Series([0.5, 1.5, 2.0]), "x")

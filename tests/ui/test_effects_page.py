@@ -157,7 +157,7 @@ def test_refuters_table(workspace):
     table = next(df.value for df in at.dataframe if "refuter" in df.value.columns)
     assert list(table["refuter"]) == ["placebo_treatment", "random_common_cause", "data_subsets",
                                       "unobserved_confounder", "e_value"]
-    assert set(table["status"]) <= {"pass", "warn"}
+    assert set(table["status"]) <= {"pass", "warn", "fail"}
     # ATEs in 'new estimate'; the E-value (a risk ratio) in its own column, the placebo p-value in its own
     assert table["new estimate"].iloc[:4].notna().all() and pd.isna(table["new estimate"].iloc[4])
     assert table["E-value"].iloc[:4].isna().all() and table["E-value"].iloc[4] >= 1
@@ -215,12 +215,23 @@ def test_constant_covariates_are_flagged_and_refused_with_a_clear_message(worksp
     assert "are constant on all 35 units" in warnings, warnings
     at.button(key="effects_estimate").click().run()
     assert not at.exception, at.exception
-    errors = [_plain(e.value) for e in at.error]
-    assert len(errors) == 1, errors
-    assert errors[0].startswith("Estimating the effect failed: cannot fit the")
-    assert "'user_activity' (every value 1.946) and 'item_popularity' (every value 2.079)" in errors[0]
-    assert "constant on all 35 units" in errors[0] and "Remove the constant covariates" in errors[0]
-    assert "LinAlgError" not in errors[0] and "unexpected error" not in errors[0]
+    # naive (which adjusts for nothing) is still estimated; ipw and aipw each say why they could not be
+    assert not at.error, [e.value for e in at.error]
+    table = next(df.value for df in at.dataframe if "estimator" in df.value.columns)
+    assert list(table["estimator"]) == ["naive"]
+    errors = [_plain(w.value) for w in at.warning if "could not be estimated" in w.value]
+    assert [e.split(" ")[0] for e in errors] == ["ipw", "aipw"], errors
+    for error in errors:
+        assert " could not be estimated: cannot fit the" in error
+        assert "'user_activity' (every value 1.946) and 'item_popularity' (every value 2.079)" in error
+        assert "constant on all 35 units" in error and "Remove the constant covariates" in error
+        assert "LinAlgError" not in error and "unexpected error" not in error
+    # with only adjusted estimators, all failing: one error naming each
+    at.multiselect(key="effects_methods").set_value(["ipw", "aipw"]).run()
+    at.button(key="effects_estimate").click().run()
+    (error,) = [_plain(e.value) for e in at.error]
+    assert error.startswith("Estimating the effect failed: no estimator could be fitted: ipw: cannot fit the")
+    assert " aipw: cannot fit the" in error
 
 
 def test_segment_chart_with_truth_and_qini(workspace):
@@ -268,3 +279,164 @@ def test_page_and_cli_give_the_same_aipw_estimate(workspace, capsys):
     cli = json.loads(capsys.readouterr().out)
     for k in ("estimate", "ci_low", "ci_high", "se", "n"):
         assert cli[k] == pytest.approx(page[k], rel=1e-9, abs=1e-12), k
+
+
+# ---------------------------------------------------------------- the browser review of an imported funnel log
+
+def _funnel_log(tmp_path) -> Path:
+    """An imported event log like the reviewer's: every pair is exposed; a cart and an order only ever
+    follow a view of the same item (so purchased is always 0 among the units not viewed)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = []
+    for u in range(60):
+        activity = rng.normal()
+        for i in range(15):
+            if rng.random() > 0.3 + 0.04 * i:  # popular items are shown to more users
+                continue
+            day = f"2024-01-{1 + (u + i) % 27:02d}"
+            lines.append(f"u{u},i{i},{day}T08:00:00,impression")
+            if rng.random() < 1 / (1 + np.exp(-(activity + 0.1 * i - 1))):
+                lines.append(f"u{u},i{i},{day}T09:00:00,detail_view")
+                if rng.random() < 0.4:
+                    lines.append(f"u{u},i{i},{day}T10:00:00,add_to_cart")
+                if rng.random() < 0.3:
+                    lines.append(f"u{u},i{i},{day}T11:00:00,order")
+    csv = tmp_path / "funnel.csv"
+    csv.write_text("\n".join(["user,item,ts,event", *lines]) + "\n")
+    return csv
+
+
+def _import_funnel(at: AppTest, workspace, tmp_path):
+    from causalrec_core.data.importer import import_dataset
+
+    store = ProjectStore(workspace)
+    project = store.list_projects()[0]
+    info = import_dataset(store, project.id, "funnel", _funnel_log(tmp_path),
+                          {"user": "user", "item": "item", "timestamp": "ts", "event": "event"},
+                          event_map={"impression": "exposure", "detail_view": "view", "add_to_cart": "cart",
+                                     "order": "purchase"})
+    at.run()
+    at.selectbox(key="effects_dataset_picker").set_value(info.id).run()
+    return store, project, info
+
+
+def test_a_failing_estimator_leaves_the_others_and_the_refute_default_is_one_that_succeeded(workspace, tmp_path):
+    """H2: viewed -> purchased with naive + ipw + aipw on a log where no order happens without a view.
+    aipw cannot fit the control arm's outcome model; naive and ipw are still shown and saved, the failure
+    is named with a plain reason, and the estimator to refute defaults to ipw (not the failed aipw)."""
+    at = _effects_page()
+    store, project, _ = _import_funnel(at, workspace, tmp_path)
+    at.selectbox(key="effects_treatment").set_value("viewed").run()
+    at.selectbox(key="effects_outcome").set_value("purchased").run()
+    assert at.multiselect(key="effects_methods").value == ["naive", "ipw", "aipw"]
+    at.button(key="effects_estimate").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = next(df.value for df in at.dataframe if "estimator" in df.value.columns)
+    assert list(table["estimator"]) == ["naive", "ipw"]
+    warnings = [_plain(w.value) for w in at.warning]
+    failed = [w for w in warnings if w.startswith("aipw could not be estimated: ")]
+    assert len(failed) == 1, warnings
+    assert "purchased is always 0 among the" in failed[0] and "with viewed = 0 (not viewed)" in failed[0]
+    assert "the naive difference and IPW do not need an outcome model" in failed[0]
+    run = store.load_object(project.id, "effect_run", "viewed_on_purchased").payload
+    assert [r["method"] for r in run["results"]] == ["naive", "ipw"]
+    assert [e["method"] for e in run["errors"]] == ["aipw"]
+    assert at.selectbox(key="effects_refute_method").value == "ipw"
+    assert "aipw" not in at.selectbox(key="effects_refute_method").options
+    # the saved runs list a readable time, not the raw ISO stamp
+    saved = next(df.value for df in at.dataframe if "versions" in df.value.columns)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", saved["saved"].iloc[0]), saved["saved"].iloc[0]
+    # the log1p note lists the covariates plainly, not as a Python list
+    notes = " ".join(_plain(c.value) for c in at.caption)
+    assert "[" not in notes.split("log1p-transformed")[0][-80:], notes
+    # refuting ipw works; the E-value row explains the zero control risk in words
+    at.number_input(key="effects_refute_sims").set_value(1)
+    at.button(key="effects_refute").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    verdicts = _plain("\n".join(m.value for m in at.markdown))
+    assert "the outcome never occurs among the controls (risk 0)" in verdicts
+    assert "Rule: fail when the sign flips" in verdicts
+    # effects by segment on the default (pre-treatment, numeric: quartiles) column
+    at.button(key="effects_hetero").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    seg_table = next(df.value for df in at.dataframe if "ATE estimate" in df.value.columns)
+    assert all(str(s).startswith("Q") for s in seg_table["segment"]), seg_table["segment"]
+
+
+def test_segments_default_to_a_pre_treatment_column_and_flag_post_treatment_ones(workspace, tmp_path):
+    """H1: with treatment viewed, carted (a mediator) is never the default segment column; it is offered
+    last with a flag and a warning when chosen; its segment without control units is flagged, not ranked;
+    the learner caption says 'all units' when no subsample was taken; the chart's x axis is categorical."""
+    at = _effects_page()
+    _import_funnel(at, workspace, tmp_path)
+    at.selectbox(key="effects_treatment").set_value("viewed").run()
+    at.selectbox(key="effects_outcome").set_value("purchased").run()
+    seg = at.selectbox(key="effects_segment")
+    assert seg.value in ("user_activity", "item_popularity"), seg.value
+    assert seg.options[-1].startswith("carted (post-treatment: segmenting on it is not a causal comparison)")
+    at.selectbox(key="effects_segment").set_value("carted").run()
+    assert any("carted is post-treatment" in _plain(w.value) for w in at.warning)
+    at.button(key="effects_hetero").click().run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    table = next(df.value for df in at.dataframe if "ATE estimate" in df.value.columns).set_index("segment")
+    assert table.loc["1", "n control"] == 0 and table.loc["1", "flag"].startswith("no control unit")
+    summary = " ".join(_plain(m.value) for m in at.markdown)
+    assert "gains most" not in summary and "One segment without a flag: 0 (" in summary
+    assert "Segment 1 (" in summary and "is flagged: no control unit" in summary
+    assert any("Segment 1 of carted" in _plain(w.value) for w in at.warning)
+    caps = " ".join(_plain(c.value) for c in at.caption)
+    assert "The learner's overall ATE (all " in caps and "subsample" not in caps.split("The learner's overall ATE")[1][:60]
+    fig = _figure_with(at, "by carted")
+    assert fig["layout"]["xaxis"]["type"] == "category"
+
+
+def test_funnel_graph_hand_off_maps_unit_flags_to_count_bound_nodes(workspace, tmp_path):
+    """M1: the click_purchase_funnel template binds view=n_view, cart=n_cart and exposure=exposed (1 for
+    every pair). The caption says why exposed is not the treatment and names the one used; choosing
+    viewed reads the graph's adjustment set (its view node) without a red error."""
+    from causalrec_core.graph import model, templates
+
+    at = _effects_page()
+    store, project, info = _import_funnel(at, workspace, tmp_path)
+    inter = store.load_table(info.id, "interactions")
+    g = templates.build_template("click_purchase_funnel", columns=[str(c) for c in inter.columns])
+    assert g.nodes["view"]["column"] == "n_view" and g.nodes["exposure"]["column"] == "exposed"
+    store.save_object(project.id, "graph", "funnel_graph", model.to_dict(g))
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    treatment = at.selectbox(key="effects_treatment").value
+    cap = next(_plain(c.value) for c in at.caption if "Defaults from the saved graph" in c.value)
+    assert "its treatment exposed cannot be used: exposed is 1 for every unit, so it cannot be a treatment here" in cap
+    assert f"the treatment defaults to {treatment}" in cap and "outcome purchased" in cap
+    at.selectbox(key="effects_treatment").set_value("viewed").run()
+    assert not at.error, [e.value for e in at.error]
+    # the view node is found; the graph's latent user_interest confounds view and purchase: a warning, not an error
+    warnings = " ".join(_plain(w.value) for w in at.warning)
+    assert "gives no adjustment set here: the effect of 'view' on 'purchase' is not identifiable" in warnings
+    at.selectbox(key="effects_treatment").set_value("carted").run()  # cart -> purchase: also found via n_cart
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_view_wording_helpers():
+    from ui import effects_view as ev
+
+    by = pd.DataFrame({"segment": ["0", "1"], "n": [4000, 380], "mean": [0.0529, 1.4344], "se": [0.01, 0.17],
+                       "ci_low": [0.03, 1.0977], "ci_high": [0.07, 1.7712], "flag": ["", "outside [-1, 1]: x"]})
+    text = ev.segment_summary(by)
+    assert "gains most" not in text and text.startswith("One segment without a flag: 0 (0.0529).")
+    assert "Segment 1 (1.4344) is flagged: outside [-1, 1]: x." in text
+    het = {"ate": {"estimate": 0.2, "ci_low": 0.1, "ci_high": 0.3}, "n_fit": 4542, "n_total": 4542}
+    assert "(all 4,542 units)" in ev.learner_ate_caption(het)
+    assert "a random subsample of 20,000 of the 120,000 units" in ev.learner_ate_caption(
+        {**het, "n_fit": 20_000, "n_total": 120_000})
+    fig = ev.segment_figure(by, "t", None)
+    assert fig.layout.xaxis.type == "category" and list(fig.layout.xaxis.categoryarray) == ["0", "1"]
+    assert ev.refute_choices(["naive", "ipw", "aipw"], {"errors": [{"method": "aipw", "error": "x"}]}) == ["ipw"]
+    assert ev.refute_choices(["naive"], None)[0] != "naive"
