@@ -415,11 +415,8 @@ def _cmd_effect(args) -> int:
             rf.data_subsets(factory, Xk, t, y, n_sims=args.refute_sims, **kw),
         ]
         if y_kind == "binary":
-            p0 = float(y[t == 0].mean())
-            if 0 < p0 < 1 and 0 < p0 + res.estimate <= 1 and 0 < p0 + res.ci_low and p0 + res.ci_high <= 1:
-                out["refutations"].append(rf.e_value(res.estimate, (res.ci_low, res.ci_high), baseline_risk=p0))
-            else:
-                warnings.append("no E-value: the control risk or the interval leaves (0, 1) on the risk scale.")
+            p0 = float(y[t == 0].mean()) if (t == 0).any() else float("nan")
+            out["refutations"].append(rf.binary_e_value(res.estimate, (res.ci_low, res.ci_high), p0))
         else:
             out["refutations"].append(rf.e_value(res.estimate, (res.ci_low, res.ci_high),
                                                  outcome_sd=float(y.std()) or 1.0))

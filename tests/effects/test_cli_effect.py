@@ -119,6 +119,18 @@ def test_refute_adds_refutations(capsys, sim):
     assert all(isinstance(r["passed"], bool) and r["verdict"] for r in res["refutations"])
 
 
+def test_e_value_row_explains_a_zero_control_risk(capsys, sim, tmp_path):
+    # an outcome that never happens without the treatment: no E-value, and the row says why in words
+    frame = pd.read_parquet(sim["small"])
+    frame.loc[frame["exposed"] == 0, "purchased"] = 0
+    path = tmp_path / "no_control_purchase.parquet"
+    frame.to_parquet(path)
+    res = effect_json(capsys, sim, *COVS, "--method", "ipw", "--refute", "--refute-sims", "2", data=str(path))
+    (row,) = [r for r in res["refutations"] if r["refuter"] == "e_value"]
+    assert row["passed"] is False and row["e_value"] is None
+    assert row["verdict"].startswith("No E-value: the outcome never occurs among the controls (risk 0)")
+
+
 def test_categorical_covariate_is_one_hot_encoded(capsys, sim):
     res = effect_json(capsys, sim, "--covariates", "user_activity,segment", "--method", "regression")
     assert res["covariate_columns"] == ["user_activity", "segment_loyal", "segment_new"]
