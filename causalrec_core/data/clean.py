@@ -35,7 +35,8 @@ class CleaningOptions:
     """What to do with flagged rows: 'keep' (flagged in the ``flags`` column) or 'drop'.
 
     ``bot_threshold``: users with more events than this are bot-like; ``None`` = automatic
-    (median + 8 MADs of log event counts, and at least 500 events).
+    (the smaller of median + 8 MADs of the log event counts and 10 × their 99th percentile, and at
+    least 500 events; see ``ingest._auto_bot_threshold``).
     """
 
     duplicate: str = "drop"

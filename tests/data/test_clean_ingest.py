@@ -443,3 +443,20 @@ def test_nothing_left_after_cleaning(run_ingest):
         run_ingest(HEADER + ",i1,2024-01-05,view\nu2,i2,2024-01-06,weird\n",
                    options=CleaningOptions(unknown_event="drop"))
     assert "missing_user_id=1" in str(exc.value) and "unknown_event=1" in str(exc.value)
+
+
+def test_automatic_threshold_catches_a_crawler_the_mad_bound_let_through(run_ingest):
+    # 300 shoppers with 5-60 events (a long tail) and one crawler with 3,000: median + 8 MADs of the log
+    # counts lies far above 3,000 here; ten times the 99th percentile does not
+    import math
+    import random
+
+    rng = random.Random(0)
+    lines = ["user_id,item_id,timestamp,event"]
+    for u in range(300):
+        n = int(math.exp(rng.uniform(math.log(5), math.log(60))))
+        lines += [f"u{u},i{k},2024-01-01T{k // 60:02d}:{k % 60:02d}:00,view" for k in range(n)]
+    lines += [f"crawler,i{k % 120},2024-01-02T{k // 3600:02d}:{(k // 60) % 60:02d}:{k % 60:02d},view" for k in range(3000)]
+    ing = run_ingest("\n".join(lines) + "\n", options=CleaningOptions(bot_user="drop"))
+    assert ing.profile["dropped"].get("bot_user") == 3000
+    assert ing.profile["users"] == 300
