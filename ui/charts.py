@@ -56,9 +56,10 @@ def funnel(profile: dict) -> go.Figure:
     ]
     fig = go.Figure(go.Funnel(y=[plot_text(x) for x in steps], x=counts, text=labels, textinfo="text",
                               hovertemplate="%{y}: %{x:,} events<extra></extra>"))
-    fig.update_layout(title="Funnel: events per step (rates: of the previous step, and of the first step; steps "
-                            "need not be sequential, so a rate can exceed 100%)",
-                      margin=dict(l=10, r=10, t=50, b=10), height=340)
+    fig.update_layout(title={"text": "Funnel: events per step", "subtitle": {
+                          "text": "rates: of the previous step, and of the first step; steps need not be sequential, "
+                                  "so a rate can exceed 100%"}},
+                      margin=dict(l=10, r=10, t=70, b=10), height=360)
     return fig
 
 
@@ -75,11 +76,15 @@ def events_over_time(profile: dict) -> go.Figure:
 
 def popularity_long_tail(profile: dict) -> go.Figure:
     df = pd.DataFrame(profile["popularity_curve"], columns=["rank", "events"])
-    fig = px.line(df, x="rank", y="events", log_x=True, log_y=True,
-                  title=f"Item popularity long tail (Gini {profile['gini_items']:.3f}; top 10% of items "
-                        f"hold {profile['top_share']['top_10pct']:.1%} of events)")
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10), height=340,
+    fig = px.line(df, x="rank", y="events", log_x=True, log_y=True)
+    # a short title the chart's toolbar does not cover; the figures in a subtitle line
+    fig.update_layout(title={"text": "Item popularity long tail", "subtitle": {
+                          "text": f"Gini {profile['gini_items']:.3f}; the top 10% of items hold "
+                                  f"{profile['top_share']['top_10pct']:.1%} of the events"}},
+                      margin=dict(l=10, r=10, t=70, b=10), height=340,
                       xaxis_title="item rank (1 = most events)", yaxis_title="events")
+    fig.update_xaxes(dtick=1)  # log axes: label the powers of ten only, not every minor tick
+    fig.update_yaxes(dtick=1)
     return fig
 
 

@@ -47,3 +47,14 @@ def test_score_format_gives_one_number_of_decimals_per_column():
     assert tv.score_format([1234.5, 3.0]) == "%.0f"
     assert tv.score_format([0.00012, -0.00003]) == "%.7f"
     assert tv.score_format([0.0, float("nan")]) == "%.4f"
+
+
+def test_long_tail_title_is_short_and_log_axes_label_powers_of_ten():
+    from ui.charts import popularity_long_tail
+
+    profile = {"popularity_curve": [[1, 500], [2, 120], [10, 30], [100, 2]], "gini_items": 0.5471,
+               "top_share": {"top_10pct": 0.532}}
+    fig = popularity_long_tail(profile)
+    assert fig.layout.title.text == "Item popularity long tail"
+    assert fig.layout.title.subtitle.text == "Gini 0.547; the top 10% of items hold 53.2% of the events"
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.dtick == 1
