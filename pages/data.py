@@ -217,12 +217,18 @@ with tab_u:
     st.plotly_chart(charts.user_activity(p), width="stretch", key="chart_users")
 with tab_q:
     st.markdown("**Cleaning report** (every rule, the rows it touched and what was done)")
-    rep = pd.DataFrame(ds.cleaning_report["rules"])[["rule", "rows", "action", "description", "detail"]]
+    # the detail (what was found, e.g. the bot threshold) before the long rule description, so it is in view
+    rep = pd.DataFrame(ds.cleaning_report["rules"])[["rule", "rows", "action", "detail", "description"]]
     st.dataframe(rep, hide_index=True, width="stretch")
     st.caption(f"Timestamps parsed as {ds.cleaning_report.get('time_parse')}. "
                f"Options: {json.dumps(ds.cleaning_report.get('options'))}")
     st.markdown("**Columns of the cleaned events**")
-    st.dataframe(pd.DataFrame(p["quality"]), hide_index=True, width="stretch",
+    quality = pd.DataFrame(p["quality"])
+    if "flags" in set(quality["column"]):  # the cleaning's own marker column: said, not listed as data
+        quality = quality[quality["column"] != "flags"]
+        st.caption("The cleaned table also has a `flags` column, set on the kept rows that a cleaning rule flagged "
+                   "(see the report above); it is not part of the log.")
+    st.dataframe(quality, hide_index=True, width="stretch",
                  column_config={"missing_share": st.column_config.NumberColumn(format="percent")})
     roles = [r for r in ROLES if r in ds.mapping] + [r for r in ds.mapping if r not in ROLES]
     st.markdown("**Column mapping**: " + ", ".join(f"{r} ← {md(ds.mapping[r])}" for r in roles))

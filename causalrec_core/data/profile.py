@@ -159,13 +159,13 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
 
 def _quality(con) -> list[dict]:
     """Per column: type, missing values, distinct values (exact for the ids, from the users and
-    items tables; HyperLogLog estimates for the others; not computed for the timestamp)."""
+    items tables; HyperLogLog estimates for the others)."""
     desc = con.execute("DESCRIBE ev").fetchall()
     types = {r[0]: str(r[1]) for r in desc}
     cols = [r[0] for r in desc if r[0] != "row_id"]
     exact = {"user_id": con.execute("SELECT count(*) FROM users").fetchone()[0],
              "item_id": con.execute("SELECT count(*) FROM items").fetchone()[0]}
-    approx = [c for c in cols if c not in exact and c != "timestamp"]
+    approx = [c for c in cols if c not in exact]
     exprs = [f'count(*) FILTER ("{c}" IS NULL)' for c in cols]
     exprs += [f'approx_count_distinct("{c}")' for c in approx]
     row = con.execute(f"SELECT count(*), {', '.join(exprs)} FROM ev").fetchone()

@@ -233,6 +233,7 @@ def test_profile_quality_and_flag_counts(run_ingest):
     assert "row_id" not in quality
     assert quality["flags"]["missing"] == 1 and quality["flags"]["missing_share"] == 0.5
     assert quality["user_id"]["missing"] == 0
+    assert quality["timestamp"]["distinct"] == 1  # counted for the timestamp too (shown, never None)
 
 
 @pytest.mark.parametrize("values, expected", [

@@ -71,3 +71,13 @@ def test_unmapped_role_error_has_no_cli_syntax(workspace, monkeypatch):
     errors = _errors(at)
     assert len(errors) == 1 and "No column is mapped to the item id (role 'item')" in errors[0], errors
     assert "--map" not in errors[0] and "Map one of them to the role 'item'." in errors[0], errors
+
+
+def test_columns_table_has_no_internal_column_and_counts_timestamps(workspace):
+    at = open_page("pages/data.py")
+    quality = next(df.value for df in at.dataframe if "missing_share" in df.value.columns)
+    assert "flags" not in set(quality["column"])
+    assert any("`flags` column" in c.value or "flags column" in c.value.replace("`", "") for c in at.caption)
+    assert quality.set_index("column").loc["timestamp", "distinct"] > 0
+    report = next(df.value for df in at.dataframe if "rule" in df.value.columns and "detail" in df.value.columns)
+    assert list(report.columns).index("detail") < list(report.columns).index("description")
