@@ -103,7 +103,7 @@ def _cmd_profile(args) -> int:
     options = CleaningOptions(
         duplicate=args.duplicates, unknown_event=args.unknown_events,
         out_of_range_value=args.out_of_range, implausible_time=args.implausible_time,
-        bot_user=args.bots, bot_threshold=args.bot_threshold,
+        bot_user=args.bots, bot_threshold=args.bot_threshold, time_zone=args.time_zone,
     )
     with tempfile.TemporaryDirectory(prefix="causalrec-profile-") as tmp:
         out = Path(args.out) if args.out else Path(tmp)
@@ -475,6 +475,9 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         p.add_argument(flag, dest=dest, choices=("keep", "drop"), default=default,
                        help=f"keep (flagged) or drop {what} (default {default})")
+    p.add_argument("--time-zone", default="UTC", metavar="ZONE",
+                   help="IANA time zone of text timestamps without an offset (e.g. Europe/Paris); they are "
+                        "converted to UTC. Timestamps with an offset and epoch numbers are not affected.")
     p.add_argument("--bot-threshold", type=int, default=None,
                    help="events above which a user is bot-like (default: automatic)")
     p.add_argument("--out", help="also keep the cleaned Parquet tables in this folder")

@@ -136,6 +136,11 @@ with st.expander("Import a behaviour log", expanded=not datasets):
                 bot_threshold = ccols[2].number_input(
                     "bot threshold (events per user; 0 = automatic)", min_value=0, value=0, step=100,
                     key="clean_bot_threshold")
+                time_zone = ccols[0].text_input(
+                    "Time zone of timestamps without an offset", value="UTC", key="clean_time_zone",
+                    help="Local times such as '01/06/2024 02:02' are read in this IANA zone (e.g. Europe/Paris, "
+                         "America/New_York) and converted to UTC; timestamps with an offset ('+02:00', 'Z') and "
+                         "epoch numbers are absolute and not affected.").strip()
                 sc1, sc2 = st.columns(2)
                 items_up = sc1.file_uploader("Item side table (optional; joined on its item id)",
                                              type=["csv", "tsv", "txt", "parquet", "jsonl"], key="items_upload")
@@ -146,7 +151,8 @@ with st.expander("Import a behaviour log", expanded=not datasets):
                 replace = st.checkbox("Replace a dataset with the same name", key=f"imp_replace_{fkey}")
                 if st.button("Import dataset", type="primary", key="imp_go"):
                     with user_errors("Importing the dataset", names), st.spinner("Reading, cleaning and profiling…"):
-                        options = CleaningOptions(**choices, bot_threshold=int(bot_threshold) or None)
+                        options = CleaningOptions(**choices, bot_threshold=int(bot_threshold) or None,
+                                                  time_zone=time_zone)
                         items_path = save_upload(items_up, store.root) if items_up else None
                         users_path = save_upload(users_up, store.root) if users_up else None
                         for side_path, side_up in ((items_path, items_up), (users_path, users_up)):

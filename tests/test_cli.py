@@ -275,3 +275,12 @@ def test_sample_data_is_reproduced_by_the_cli(tmp_path):
                  "--seed", str(SAMPLE_SEED), "--out", str(out), "--json"]) == 0
     for name in ("events.csv", "users.csv", "items.csv", "truth.json", "README.md"):
         assert (out / name).read_bytes() == (sample_data_dir() / name).read_bytes(), name
+
+
+def test_profile_reads_local_times_in_the_time_zone_given(capsys, write):
+    path = write("input.csv", "user_id,item_id,timestamp,event\nu1,i1,2024-06-01 02:02:00,view\n"
+                              "u2,i2,2024-06-02 10:00:00,view\n")
+    res = profile_json(capsys, path, "--time-zone", "Europe/Paris")
+    assert res["time_min"].startswith("2024-06-01T00:02")
+    rc, _, err = run_cli(capsys, "profile", path, "--time-zone", "Paris")
+    assert "is not a time zone name" in assert_one_line_error(rc, err)

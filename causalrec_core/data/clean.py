@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from causalrec_core.errors import invalid_choice, out_of_range
+from causalrec_core.errors import ParameterError, invalid_choice, out_of_range
 
 ACTIONS = ("keep", "drop")
 
@@ -37,6 +37,9 @@ class CleaningOptions:
     ``bot_threshold``: users with more events than this are bot-like; ``None`` = automatic
     (the smaller of median + 8 MADs of the log event counts and 10 × their 99th percentile, and at
     least 500 events; see ``ingest._auto_bot_threshold``).
+    ``time_zone``: the IANA zone of text timestamps written without an offset (local times); they are
+    converted to UTC. Timestamps with an offset (``...+02:00``, ``...Z``) and epoch numbers are absolute
+    and unaffected.
     """
 
     duplicate: str = "drop"
@@ -45,6 +48,7 @@ class CleaningOptions:
     implausible_time: str = "keep"
     bot_user: str = "keep"
     bot_threshold: int | None = None
+    time_zone: str = "UTC"
 
     def __post_init__(self):
         for rule in ("duplicate", "unknown_event", "out_of_range_value", "implausible_time", "bot_user"):
@@ -53,9 +57,24 @@ class CleaningOptions:
         if self.bot_threshold is not None and (not isinstance(self.bot_threshold, int)
                                                or self.bot_threshold < 1):
             raise out_of_range("bot_threshold", self.bot_threshold, "an integer >= 1 or None (automatic)")
+        check_time_zone(self.time_zone)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def check_time_zone(name: object) -> str:
+    """``name`` if it is an IANA time zone name (``'UTC'``, ``'Europe/Paris'`` …), else a ParameterError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        if not isinstance(name, str) or not name.strip() or name != name.strip():
+            raise ValueError
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ParameterError(f"time_zone={name!r} is not a time zone name; use an IANA name such as 'UTC', "
+                             "'Europe/Paris', 'America/New_York' or 'Asia/Tokyo'.") from None
+    return name
 
 
 def report_entry(rule: str, rows: int, dropped: bool, detail: str = "") -> dict:

@@ -81,8 +81,11 @@ class IngestResult:
     source: dict = field(default_factory=dict)
 
     def cleaning_report(self) -> dict:
-        return {"rules": self.report, "options": self.options.to_dict(),
-                "time_parse": self.time_parse.describe(), "event_map": self.event_map}
+        parse = self.time_parse.describe()
+        if self.time_parse.kind != "epoch" and self.options.time_zone != "UTC":
+            parse += f"; times without an offset read as {self.options.time_zone} time and converted to UTC"
+        return {"rules": self.report, "options": self.options.to_dict(), "time_parse": parse,
+                "event_map": self.event_map}
 
 
 def connect(tmp_dir: Path | None = None, memory_limit: str | None = None):
@@ -98,15 +101,25 @@ def connect(tmp_dir: Path | None = None, memory_limit: str | None = None):
     return con
 
 
-def _time_expr(col: str, tp: TimeParse, *, text_ready: bool = False) -> str:
+#: a text timestamp that carries its own offset ('Z', '+02:00', '-0500'): absolute, whatever the time zone option
+_HAS_OFFSET = r"(Z|[+-]\d\d(:?\d\d)?)$"
+
+
+def _time_expr(col: str, tp: TimeParse, *, text_ready: bool = False, time_zone: str = "UTC") -> str:
+    """SQL for the UTC instant of a timestamp column; text without an offset is read as ``time_zone``."""
     x = col if text_ready else f"NULLIF(trim(CAST({q(col)} AS VARCHAR)), '')"
     if tp.kind == "epoch":
         scale = {"s": 1, "ms": 1e3, "us": 1e6}[tp.unit]
         d = f"(TRY_CAST({x} AS DOUBLE) / {scale})"
         return f"CASE WHEN {d} BETWEEN -2e10 AND 2e10 THEN to_timestamp({d}) END"
     if tp.fmt is None:
-        return f"TRY_CAST({x} AS TIMESTAMPTZ)"
-    return f"CAST(try_strptime({x}, {lit(tp.fmt)}) AS TIMESTAMPTZ)"
+        if time_zone == "UTC":
+            return f"TRY_CAST({x} AS TIMESTAMPTZ)"
+        return (f"CASE WHEN regexp_matches({x}, {lit(_HAS_OFFSET)}) THEN TRY_CAST({x} AS TIMESTAMPTZ) "
+                f"ELSE timezone({lit(time_zone)}, TRY_CAST({x} AS TIMESTAMP)) END")
+    if time_zone == "UTC" or any(d in tp.fmt for d in ("%z", "%Z")):
+        return f"CAST(try_strptime({x}, {lit(tp.fmt)}) AS TIMESTAMPTZ)"
+    return f"timezone({lit(time_zone)}, CAST(try_strptime({x}, {lit(tp.fmt)}) AS TIMESTAMP))"
 
 
 def _raw_columns(con, src_sql: str, fmt: FileFormat) -> tuple[list[str], list[str]]:
@@ -256,7 +269,7 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
               f"{text(rc['timestamp'])} AS _ts_s",
               (f"lower({text(rc['event'])}) AS _event_raw" if "event" in rc
                else "CAST(NULL AS VARCHAR) AS _event_raw")]
-    layer2 = ["user_id", "item_id", f"{_time_expr('_ts_s', tp, text_ready=True)} AS timestamp", "_ts_s",
+    layer2 = ["user_id", "item_id", f"{_time_expr('_ts_s', tp, text_ready=True, time_zone=options.time_zone)} AS timestamp", "_ts_s",
               "_event_raw"]
     layer3 = ["user_id", "item_id", "timestamp", "CASE WHEN timestamp IS NULL THEN _ts_s END AS _ts_raw",
               "_event_raw"]

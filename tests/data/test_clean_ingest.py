@@ -38,7 +38,8 @@ def _log(n: int, *, skip_user=(), skip_item=(), bad_ts=()) -> str:
 def test_cleaning_options_defaults_and_dict():
     o = CleaningOptions()
     assert o.to_dict() == {"duplicate": "drop", "unknown_event": "keep", "out_of_range_value": "keep",
-                           "implausible_time": "keep", "bot_user": "keep", "bot_threshold": None}
+                           "implausible_time": "keep", "bot_user": "keep", "bot_threshold": None,
+                           "time_zone": "UTC"}
 
 
 @pytest.mark.parametrize("kwargs, param", [
@@ -357,6 +358,28 @@ def test_timestamps_are_parsed_to_utc(run_ingest, raw, expected):
     assert ing.profile["dropped"] == {}
     assert ing.events["timestamp"].tolist() == [pd.Timestamp(e, tz="UTC") for e in expected]
     assert str(ing.events["timestamp"].dtype).endswith("UTC]")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (["01/06/2024 02:02", "15/01/2024 10:00"], ["2024-06-01 00:02", "2024-01-15 09:00"]),  # summer +2, winter +1
+    (["2024-06-01 02:02:00", "2024-06-01T02:02:00+02:00"], ["2024-06-01 00:02", "2024-06-01 00:02"]),
+    (["2024-06-01T02:02:00Z", "2024-06-01 02:02:00"], ["2024-06-01 02:02", "2024-06-01 00:02"]),
+    (["1717200120", "1717200180"], ["2024-06-01 00:02", "2024-06-01 00:03"]),  # epochs are absolute
+], ids=["dmy-local", "iso-local-and-offset", "iso-z-and-local", "epoch"])
+def test_local_times_are_read_in_the_time_zone_given(run_ingest, raw, expected):
+    text = HEADER + "".join(f"u{i},i{i},{v},view\n" for i, v in enumerate(raw))
+    ing = run_ingest(text, options=CleaningOptions(time_zone="Europe/Paris"))
+    assert ing.profile["dropped"] == {}
+    assert ing.events["timestamp"].tolist() == [pd.Timestamp(e, tz="UTC") for e in expected]
+    parse = ing.result.cleaning_report()["time_parse"]
+    epoch = ing.result.time_parse.kind == "epoch"
+    assert parse.endswith("read as Europe/Paris time and converted to UTC") != epoch, parse
+
+
+@pytest.mark.parametrize("bad", ["Paris", "", " UTC", "Mars/Olympus", 3])
+def test_unknown_time_zone_is_refused_with_examples(bad):
+    with pytest.raises(ParameterError, match=r"is not a time zone name; use an IANA name such as 'UTC', 'Europe/Paris'"):
+        CleaningOptions(time_zone=bad)
 
 
 def test_timestamps_in_json_lines_with_offsets(write, run_ingest):

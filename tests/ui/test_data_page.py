@@ -81,3 +81,21 @@ def test_columns_table_has_no_internal_column_and_counts_timestamps(workspace):
     assert quality.set_index("column").loc["timestamp", "distinct"] > 0
     report = next(df.value for df in at.dataframe if "rule" in df.value.columns and "detail" in df.value.columns)
     assert list(report.columns).index("detail") < list(report.columns).index("description")
+
+
+def test_local_times_are_imported_in_the_time_zone_given(workspace, monkeypatch):
+    log = b"user_id,item_id,timestamp,event\nu1,i1,01/06/2024 02:02,view\nu2,i2,02/06/2024 10:00,purchase\n"
+    with_uploads(monkeypatch, {"log_upload": Upload("paris.csv", log)})
+    at = open_page("pages/data.py")
+    at.text_input(key="clean_time_zone").set_value("Mars/Olympus").run()
+    at.button(key="imp_go").click().run()
+    assert any("is not a time zone name" in e for e in _errors(at)), _errors(at)
+    at.text_input(key="clean_time_zone").set_value("Europe/Paris").run()
+    at.button(key="imp_go").click().run()
+    assert not at.exception and not at.error, _errors(at)
+    from causalrec_core.store import ProjectStore
+
+    store = ProjectStore(workspace)
+    ds = next(d for p in store.list_projects() for d in store.list_datasets(p.id) if d.name == "paris")
+    assert ds.profile["time_min"].startswith("2024-06-01T00:02")  # 02:02 in Paris (summer) is 00:02 UTC
+    assert ds.cleaning_report["time_parse"].endswith("read as Europe/Paris time and converted to UTC")
