@@ -411,6 +411,12 @@ def _save() -> None:
         graph = _graph()
         obj = store.save_object(project.id, "graph", name, model.to_dict(graph))
         ss[NAME], ss[SAVED] = obj.name, model.to_dict(graph)
+        first = ss.get(ORIGIN) or "an earlier session"
+        if not first.startswith("saved graph "):  # the status says what is open now, and where it began
+            first = f"saved graph '{obj.name}', version {obj.version}; first opened from {first}"
+        else:
+            first = f"saved graph '{obj.name}', version {obj.version}"
+        ss[ORIGIN] = first
         _notice("success", f"Saved '{obj.name}' as version {obj.version}.")
         if not ss.get(DRAFT_OFFER):  # a pending draft of an earlier session is the user's to restore or discard
             drafts.discard_draft(draft_file)
@@ -506,7 +512,8 @@ elif ss.get(DRAFT_SIG):  # back to the saved version (undo): this session's draf
     except OSError:
         pass
     ss[DRAFT_SIG] = None
-st.caption(f"Opened from {md(ss.get(ORIGIN) or 'an earlier session')}. "
+origin = ss.get(ORIGIN) or "an earlier session"
+st.caption(("Open: " if origin.startswith("saved graph ") else "Opened from ") + f"{md(origin)}. "
            + ("**Unsaved changes.**" if dirty else "Saved.")
            + f" {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges." + draft_note)
 
@@ -681,12 +688,14 @@ with tab_nodes:
     col_opts = list(dict.fromkeys([*columns, *[c for _, c in graph.nodes(data="column") if c]]))
     node_edit = st.data_editor(
         ge.node_table(graph), key=f"graph_nodes_{ss[REV]}", num_rows="fixed", hide_index=True, width="stretch",
-        disabled=["node"],
+        disabled=["node"], placeholder="—",  # an unbound node's column is empty, never "None"
         column_config={
             "role": st.column_config.SelectboxColumn("role", options=roles, required=True),
             "latent": st.column_config.CheckboxColumn("unobserved", help="Latent: not in the data."),
             "column": st.column_config.SelectboxColumn("dataset column", options=col_opts,
-                                                       help="The column of the dataset this node stands for."),
+                                                       help="The column of the dataset this node stands for; empty "
+                                                            "(—) when it has none: a latent node, or one not bound "
+                                                            "yet (then matched by its name)."),
             "description": st.column_config.TextColumn("description"),
         })
     try:
@@ -755,6 +764,11 @@ with tab_tests:
             show(md(v["message"]))
             st.caption(f"On the {tests['data']} table: {v['n_tests']} tests, {v['n_rejected']} rejected at "
                        f"alpha={v['alpha']:g} ({v['correction']}).")
+            from causalrec_core.graph.implications import selection_caveat
+
+            caveat = selection_caveat(tests["data"]) if v["n_rejected"] else None
+            if caveat:
+                st.caption(md(caveat))
             if len(tests["table"]):
                 p_help = ("{}: 3 significant digits; '< 1e-300' when it is below the smallest number the test can "
                           "represent (it underflowed to 0).")

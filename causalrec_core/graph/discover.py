@@ -258,7 +258,7 @@ def _knowledge(columns: list[str], all_columns: list[str], dropped: set[str], re
                              + ", ".join(repr(c) for c in all_columns) + ".")
     ignored = sorted(named & dropped)
     if ignored:
-        notes.append(f"Background knowledge about dropped column(s) {ignored} was ignored.")
+        notes.append(f"Background knowledge about dropped column(s) {', '.join(map(str, ignored))} was ignored.")
     index = {c: i for i, c in enumerate(columns)}
     tier = [-1] * len(columns)
     seen: dict[str, int] = {}
@@ -313,7 +313,8 @@ def _prepare(data: pd.DataFrame, *, max_rows: int, seed: int, required: object, 
     constant = [j for j in range(X.shape[1]) if X.shape[0] == 0 or np.all(X[:, j] == X[0, j])]
     if constant:
         names = [all_columns[j] for j in constant]
-        notes.append(f"Dropped constant column(s) {names}: a column with one value carries no information.")
+        notes.append(f"Dropped constant column(s) {', '.join(map(str, names))}: a column with one value carries no "
+                     "information.")
         X = np.delete(X, constant, axis=1)
     columns = [c for j, c in enumerate(all_columns) if j not in set(constant)]
     if len(columns) < 2:

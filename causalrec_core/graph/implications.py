@@ -26,7 +26,8 @@ from scipy import stats
 from causalrec_core.errors import ParameterError, invalid_choice, out_of_range
 from causalrec_core.graph.model import observed_nodes, require_dag
 
-__all__ = ["Implication", "ImplicationTests", "format_p_value", "implied_independences", "test_implications"]
+__all__ = ["SELECTED_TABLES", "Implication", "ImplicationTests", "format_p_value", "implied_independences",
+           "selection_caveat", "test_implications"]
 
 Method = Literal["auto", "partial_correlation", "chi2", "g2"]
 Correction = Literal["holm", "bh", "none"]
@@ -256,6 +257,28 @@ def _column_of(g: nx.DiGraph, node: Hashable, columns: pd.Index) -> str | None:
     if col is not None:
         return col if col in columns else None
     return node if node in columns else None
+
+
+#: unit tables whose rows exist only for user-item pairs with logged activity (selected, not sampled)
+SELECTED_TABLES: dict[str, str] = {
+    "interactions": "user-item pairs with at least one event",
+    "pairs": "user-item pairs with at least one logged event (exposure included)",
+}
+
+
+def selection_caveat(table: str) -> str | None:
+    """What a rejected independence may mean on ``table`` when its rows are selected by the activity
+    they record (None for a table that is not): being in the table depends on how active the user is
+    and how popular the item is, so conditioning on membership (a collider) can make such variables
+    dependent although the graph is right."""
+    rows = SELECTED_TABLES.get(str(table))
+    if rows is None:
+        return None
+    return (f"The {table} table holds only {rows}: being in it depends on the user's activity and the item's "
+            "popularity (and on anything else that drives activity), so within it such variables can be dependent "
+            "even when the graph is right — selection on a common effect. A rejected independence between them "
+            "may come from that selection rather than a missing edge; it is evidence against the graph only for "
+            "variables that do not drive which pairs are logged.")
 
 
 def test_implications(g: nx.DiGraph, data: pd.DataFrame, *, alpha: float = 0.05, method: Method = "auto",

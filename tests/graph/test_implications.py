@@ -201,3 +201,12 @@ def test_bad_inputs():
 ])
 def test_format_p_value_never_shows_a_bare_zero(p, text):
     assert imp.format_p_value(p) == text
+
+
+def test_selection_caveat_for_tables_of_logged_pairs_only():
+    from causalrec_core.graph.implications import selection_caveat
+
+    text = selection_caveat("interactions")
+    assert text.startswith("The interactions table holds only user-item pairs with at least one event")
+    assert "selection on a common effect" in text and "rather than a missing edge" in text
+    assert selection_caveat("users") is None

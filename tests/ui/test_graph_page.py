@@ -115,8 +115,13 @@ def test_save_and_reload_after_restart(workspace):
     at.button(key="graph_save").click().run()
     assert not at.exception
     assert "Saved 'my exposure graph' as version 1" in _texts(at.success)
+    status = [c.value for c in at.caption if "nodes," in c.value and "edges." in c.value]
+    assert any(c.startswith("Open: saved graph 'my exposure graph', version 1; first opened from template") for c in
+               status), status  # the status names what is open now, not only the template it began as
     at.button(key="graph_save").click().run()
     assert "as version 2" in _texts(at.success)
+    status = [c.value for c in at.caption if "nodes," in c.value and "edges." in c.value]
+    assert any(c.startswith("Open: saved graph 'my exposure graph', version 2.") for c in status), status
 
     store = ProjectStore(workspace)
     obj = store.load_object(_sample_project_id(workspace), "graph", "my exposure graph")
