@@ -45,7 +45,10 @@ with left:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Datasets", len(datasets))
     c2.metric("Events (all datasets)", f"{sum(d.n_rows for d in datasets):,}")
-    c3.metric("Saved graphs, effects, reports", len(objects))
+    kinds = sorted({o.kind for o in objects})
+    c3.metric("Saved objects", len(objects),
+              help="Versions of the project's saved causal graphs, effect runs and reports"
+                   + (f" (here: {', '.join(kinds)})." if kinds else "."))
     c4.metric("Training runs", len(runs))
     if datasets:
         st.dataframe(pd.DataFrame([{
