@@ -120,7 +120,7 @@ def _cmd_profile(args) -> int:
         "top_share": p["top_share"], "funnel_users": p["funnel_users"],
         "user_activity": {k: v for k, v in p["user_activity"].items() if k != "histogram"},
         "mapping": res.mapping, "event_map": res.event_map, "format": fmt.to_dict(),
-        "time_parse": res.time_parse.describe(), "cleaning": res.report,
+        "time_parse": res.cleaning_report()["time_parse"], "cleaning": res.report,
         "content_hash": res.content_hash,
     }
     if args.out:
@@ -129,7 +129,7 @@ def _cmd_profile(args) -> int:
         _print_json(result)
         return 0
     print(f"{args.file}: {fmt.kind}, {fmt.encoding}, delimiter {fmt.delimiter!r}, "
-          f"header {'yes' if fmt.has_header else 'no'}; time parsed as {res.time_parse.describe()}")
+          f"header {'yes' if fmt.has_header else 'no'}; time parsed as {res.cleaning_report()['time_parse']}")
     print("mapping: " + ", ".join(f"{k}={v}" for k, v in res.mapping.items()))
     print(f"rows read {p['rows_in']:,}, kept {p['rows_kept']:,}; users {p['users']:,}, items {p['items']:,}; "
           f"{p['time_min']} .. {p['time_max']}")

@@ -122,6 +122,14 @@ with st.expander("Import a behaviour log", expanded=not datasets):
                                 options=[*CANONICAL_EVENTS, UNKNOWN], required=True)})
                         event_map = {r["label"]: (None if r["canonical event"] == UNKNOWN else r["canonical event"])
                                      for r in edited.to_dict("records")}
+                        unknown = [lab for lab, ev in event_map.items() if ev is None]
+                        if unknown:  # said before the import, so that the user can map them
+                            shown = ", ".join(repr(x) for x in unknown[:20]) + (" …" if len(unknown) > 20 else "")
+                            st.warning(md(
+                                f"{len(unknown)} event label{'s are' if len(unknown) > 1 else ' is'} not recognised "
+                                f"and will become 'other' (or be dropped, as the 'unknown event' choice below says): "
+                                f"{shown}. Choose a canonical event for {'them' if len(unknown) > 1 else 'it'} "
+                                "in the table above."))
 
                 st.markdown("**Cleaning**: rows with missing ids, unparseable timestamps or malformed "
                             "lines are always dropped and saved in a 'rejected' table. For the rest:")
@@ -226,6 +234,10 @@ with tab_q:
     # the detail (what was found, e.g. the bot threshold) before the long rule description, so it is in view
     rep = pd.DataFrame(ds.cleaning_report["rules"])[["rule", "rows", "action", "detail", "description"]]
     st.dataframe(rep, hide_index=True, width="stretch")
+    # the bot rule's threshold sentence, in full under the table (a wide table cell cuts it off)
+    bots = next((r for r in ds.cleaning_report["rules"] if r["rule"] == "bot_user" and r.get("detail")), None)
+    if bots is not None:
+        st.caption(f"Bot-like users: {md(bots['detail'])}.")
     st.caption(f"Timestamps parsed as {ds.cleaning_report.get('time_parse')}. "
                f"Options: {json.dumps(ds.cleaning_report.get('options'))}")
     st.markdown("**Columns of the cleaned events**")

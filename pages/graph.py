@@ -170,11 +170,13 @@ top[1].caption(f"Project: {md(project.name)}. A causal graph says which variable
 columns_by_table: dict[str, list[str]] = {}
 numeric_by_table: dict[str, list[str]] = {}
 missing_by_table: dict[str, dict[str, float]] = {}
+constant_by_table: dict[str, list[str]] = {}
 if ds is not None:
     with top_msgs, user_errors("Reading the dataset's columns"):
         columns_by_table = ge.table_columns(store, ds)
         numeric_by_table = ge.table_columns(store, ds, numeric_only=True)
         missing_by_table = ge.missing_shares(store, ds)
+        constant_by_table = ge.constant_columns(store, ds)
 columns = ge.binding_columns(columns_by_table)
 truth_path = ds.path / "truth.json" if ds is not None and (ds.path / "truth.json").is_file() else None
 
@@ -275,12 +277,14 @@ with learn_box:
         table_cols = numeric_by_table.get(learn_table, [])
         bound = [ge.bound_column(current, n) for n in model.observed_nodes(current)] if current is not None else []
         choice = learn_inputs.default_learning_columns(table_cols, missing_share=missing_by_table.get(learn_table),
-                                                       graph_columns=bound)
+                                                       graph_columns=bound,
+                                                       constant=constant_by_table.get(learn_table))
         # keyed by the open graph and table: the pre-selection follows the graph's bound columns
         learn_cols = st.multiselect("Columns (numeric)", table_cols, default=choice.columns,
                                     key=f"graph_learn_cols_{ss[GID]}_{learn_table}",
                                     help="Pre-selected: the treatment, the outcome and the covariates; never the "
-                                         "simulator's ground truth (p_*, uplift) nor columns with many missing values.")
+                                         "simulator's ground truth (p_*, uplift), columns with many missing values, "
+                                         "nor columns with one value in every row.")
         for note in choice.notes():
             st.caption(md(note))
         c1, c2, c3 = st.columns(3)

@@ -79,7 +79,7 @@ def test_profile_json_keys_and_values(capsys, write):
     assert res["gini_items"] == pytest.approx(0.25)
     assert res["mapping"] == {"user": "user_id", "item": "item_id", "timestamp": "timestamp", "event": "event"}
     assert res["format"]["delimiter"] == "," and res["format"]["has_header"] is True
-    assert res["time_parse"] == "ISO-8601 text"
+    assert res["time_parse"] == "ISO-8601 text; timestamps without an offset were read as UTC time"
     assert {r["rule"]: r["rows"] for r in res["cleaning"]}["duplicate"] == 1
     assert len(res["content_hash"]) == 64
     assert "tables" not in res

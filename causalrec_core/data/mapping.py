@@ -55,9 +55,35 @@ for _canon, _labels in {
     for _lab in _labels:
         EVENT_SYNONYMS[_lab] = _canon
 
+#: French, German, Spanish and Italian labels (written without accents: labels are compared with their
+#: accents folded, so 'Détail' and 'añadir_al_carrito' match too)
+for _canon, _labels in {
+    "exposure": ("affichage", "einblendung", "impresion", "impressione", "visualizzazione_annuncio"),
+    "view": ("vue", "consultation", "visualisation", "vue_produit", "vue_detail", "fiche_produit",
+             "ansicht", "aufruf", "seitenaufruf", "produktansicht", "vista", "visita", "vista_producto",
+             "visualizacion", "visualizzazione", "dettaglio", "vista_prodotto"),
+    "click": ("clic", "klick", "clique"),
+    "cart": ("panier", "ajout_panier", "ajout_au_panier", "mise_au_panier", "warenkorb", "in_den_warenkorb",
+             "carrito", "anadir_al_carrito", "agregar_al_carrito", "cesta", "carrello", "aggiungi_al_carrello"),
+    "fav": ("favori", "favoris", "favorit", "favoriten", "merkliste", "wunschliste", "favorito", "favoritos",
+            "preferito", "preferiti", "me_gusta", "mi_piace", "j_aime"),
+    "purchase": ("achat", "commande", "paiement", "kauf", "gekauft", "bestellung", "kaufen", "compra", "comprar",
+                 "pedido", "acquisto", "ordine", "pagamento", "pago"),
+    "rating": ("avis", "bewertung", "valoracion", "resena", "valutazione", "recensione"),
+}.items():
+    for _lab in _labels:
+        EVENT_SYNONYMS.setdefault(_lab, _canon)
+
+
+def _fold_accents(text: str) -> str:
+    """'Détail' -> 'Detail', 'añadir' -> 'anadir' (so accented labels meet their synonyms; CJK text is kept)."""
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "_", str(name).strip().lower()).strip("_")
+    return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "_", _fold_accents(str(name).strip().lower())).strip("_")
 
 
 def role_for_name(name: str) -> str | None:

@@ -254,7 +254,8 @@ def _knowledge(columns: list[str], all_columns: list[str], dropped: set[str], re
     named = {c for p in req + forb for c in p} | {c for t in tier_lists for c in t}
     unknown = sorted(named - set(all_columns))
     if unknown:
-        raise ParameterError(f"Background knowledge names unknown column(s) {unknown}; the columns are: "
+        raise ParameterError(f"Background knowledge names unknown column(s) {', '.join(map(str, unknown))}; the "
+                             "columns are: "
                              + ", ".join(repr(c) for c in all_columns) + ".")
     ignored = sorted(named & dropped)
     if ignored:
@@ -341,7 +342,7 @@ def _resolve(prep: _Prepared, method: str, alpha: float, ci_test: str, score: st
                if not np.all(prep.X[:, j] == np.round(prep.X[:, j]))
                or len(np.unique(prep.X[:, j])) > MAX_DISCRETE_LEVELS]
         raise ParameterError(f"{what} needs discrete columns (integer values, at most {MAX_DISCRETE_LEVELS} "
-                             f"levels), but {bad} are not; use ci_test='fisherz' / score='bic'.")
+                             f"levels), but {', '.join(map(str, bad))} are not; use ci_test='fisherz' / score='bic'.")
     if method != "pc" or ci_test == "fisherz":
         if method != "ges" or score == "bic":
             _check_collinear(prep)
@@ -354,7 +355,7 @@ def _check_collinear(prep: _Prepared) -> None:
     w, v = np.linalg.eigh(C)
     if w[0] < 1e-10:
         involved = [prep.columns[j] for j in np.flatnonzero(np.abs(v[:, 0]) > 1e-3)]
-        raise DataError(f"Columns {involved} are perfectly collinear (one is a linear function of the others); "
+        raise DataError(f"Columns {', '.join(map(str, involved))} are perfectly collinear (one is a linear function of the others); "
                         "drop one of them before structure learning.")
 
 

@@ -112,6 +112,7 @@ def _first(names: Sequence[str], by_norm: Mapping[str, str], taken: set[str]) ->
 
 def default_learning_columns(columns: Iterable[str], *, missing_share: Mapping[str, float] | None = None,
                              graph_columns: Iterable[str] | None = None,
+                             constant: Iterable[str] | None = None,
                              max_missing: float = MAX_MISSING_SHARE) -> LearningColumns:
     """The columns structure learning starts from, for a table with numeric ``columns``.
 
@@ -124,6 +125,9 @@ def default_learning_columns(columns: Iterable[str], *, missing_share: Mapping[s
     graph_columns : list of str, optional
         The columns the open graph binds; when at least two of them are usable they are the
         default (in table order).
+    constant : list of str, optional
+        Columns with a single value in every row of the table: never chosen (structure learning
+        would drop them as carrying no information).
     max_missing : float
         Columns with a larger share of missing values are not chosen (default 0.2).
 
@@ -132,13 +136,14 @@ def default_learning_columns(columns: Iterable[str], *, missing_share: Mapping[s
     LearningColumns
         ``columns`` (in table order), the treatment / outcome / covariates recognised by name,
         and ``left_out``: every ground-truth column, identifier or mostly-missing column of the
-        table with the reason.
+        table, every constant column, with the reason.
     """
     if not isinstance(max_missing, (int, float)) or not 0 <= max_missing <= 1:
         raise out_of_range("max_missing", max_missing, "a share between 0 and 1")
     cols = [str(c) for c in columns]
     shares = dict(missing_share or {})
     left_out: dict[str, str] = {}
+    single = {str(c) for c in constant or ()}
     for c in cols:
         share = float(shares.get(c, 0.0) or 0.0)
         if ground_truth_column(c):
@@ -147,6 +152,8 @@ def default_learning_columns(columns: Iterable[str], *, missing_share: Mapping[s
             left_out[c] = "an identifier"
         elif share > max_missing:
             left_out[c] = f"{share:.0%} of its values are missing"
+        elif c in single:
+            left_out[c] = "the same value in every row of this table: it carries no information"
     usable = [c for c in cols if c not in left_out]
     in_graph = {str(c) for c in graph_columns or ()}
     bound = [c for c in usable if c in in_graph]
@@ -284,7 +291,7 @@ def diagnose_missing(data: pd.DataFrame, columns: Iterable[str] | None = None, *
     cols = [str(c) for c in (data.columns if columns is None else columns)]
     unknown = [c for c in cols if c not in data.columns]
     if unknown:
-        raise ParameterError(f"columns {unknown} are not in the data; its columns are: "
+        raise ParameterError(f"columns {', '.join(unknown)} are not in the data; its columns are: "
                              + ", ".join(repr(str(c)) for c in data.columns) + ".")
     masks = {c: _missing_mask(data[c]) for c in cols}
     n = len(data)

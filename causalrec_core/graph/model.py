@@ -755,8 +755,8 @@ def graph_from_edge_table(graph: nx.DiGraph, table: pd.DataFrame, *,
         raise GraphError(f"the edge table must be a pandas DataFrame, not {type(table).__name__}.")
     missing = [c for c in ("source", "target") if c not in table.columns]
     if missing:
-        raise GraphError(f"the edge table lacks the column(s) {missing}; it needs "
-                         f"{list(EDGE_TABLE_COLUMNS)} ('origin', 'confidence', 'note' are optional).")
+        raise GraphError(f"the edge table lacks the column(s) {', '.join(missing)}; it needs "
+                         f"{', '.join(EDGE_TABLE_COLUMNS)} ('origin', 'confidence', 'note' are optional).")
     out = graph.copy()
     out.remove_edges_from(list(out.edges))
     for pos, row in enumerate(table.to_dict("records"), start=1):

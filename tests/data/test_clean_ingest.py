@@ -254,7 +254,7 @@ def test_bot_users_with_explicit_threshold(run_ingest):
     flagged = ing.events[ing.events["flags"] == "bot_user"]
     assert set(flagged["user_id"]) == {"bot"}
     detail = next(r["detail"] for r in ing.result.report if r["rule"] == "bot_user")
-    assert detail == "1 users with more than 5 events"
+    assert detail == "1 user with more than 5 events"
     dropped = run_ingest(text, options=CleaningOptions(bot_threshold=5, bot_user="drop"))
     assert dropped.profile["dropped"] == {"bot_user": 10}
     assert dropped.rejected["row_id"].tolist() == list(range(21, 31))
@@ -271,12 +271,60 @@ def test_bot_users_with_automatic_threshold(run_ingest):
     assert ing.profile["dropped"] == {"bot_user": 600}
     assert ing.profile["users"] == 100
     detail = next(r["detail"] for r in ing.result.report if r["rule"] == "bot_user")
-    assert detail == "1 users with more than 500 events (automatic threshold)"
+    # everyone else has 2 events (MAD 0): the floor relative to the data, 20 x the median, or 50 events
+    assert detail == "1 user with more than 50 events (automatic threshold: at least 50 events)"
+
+
+def test_automatic_threshold_is_relative_to_the_shop_not_an_absolute_500(run_ingest):
+    # median 5 events, nobody above 6: a 400-event user is a crawler there (the old floor of 500 let it through)
+    rows = [f"u{u},i{k},{1704067200 + 3600 * u + k},view\n" for u in range(200) for k in range(3 + u % 4)]
+    rows += [f"bot,i{k % 40},{1704067200 + k},view\n" for k in range(400)]
+    ing = run_ingest(HEADER + "".join(rows))
+    assert ing.profile["flagged"] == {"bot_user": 400}
+    detail = next(r["detail"] for r in ing.result.report if r["rule"] == "bot_user")
+    assert detail == "1 user with more than 100 events (automatic threshold: 20 × the median events per user (5))"
 
 
 def test_automatic_threshold_spares_ordinary_heavy_users(run_ingest):
-    ing = run_ingest(_bot_log(100, 2, 400))  # 400 events is heavy but under the 500 floor
+    ing = run_ingest(_bot_log(100, 2, 40))  # 20 x the median is not bot-like
     assert ing.profile["flagged"] == {}
+
+
+def _lognormal_counts(n_users: int, median: float, sigma: float, seed: int) -> list[int]:
+    import math
+    import random
+
+    rng = random.Random(seed)
+    return [max(1, round(median * math.exp(rng.gauss(0, sigma)))) for _ in range(n_users)]
+
+
+@pytest.mark.parametrize("sigma", [1.0, 1.2])
+def test_automatic_threshold_spares_a_long_tailed_lognormal_shop(sigma):
+    # the rule alone on per-user counts (a realistic long tail, 20,000 users): nobody is flagged
+    import duckdb
+
+    from causalrec_core.data.ingest import _auto_bot_threshold
+
+    counts = _lognormal_counts(20_000, 10, sigma, seed=int(sigma * 10))
+    con = duckdb.connect()
+    con.execute("CREATE TABLE n AS SELECT unnest(?::BIGINT[]) AS k", [counts])
+    con.execute("CREATE TABLE t AS SELECT n.rowid AS user_id FROM n, range(n.k)")
+    threshold, why = _auto_bot_threshold(con)
+    assert max(counts) < threshold / 2, (max(counts), threshold, why)
+    counts.append(5 * threshold)  # and a crawler far above them all is still caught
+    con.execute("INSERT INTO t SELECT -1 FROM range(?)", [5 * threshold])
+    assert _auto_bot_threshold(con)[0] < 5 * threshold
+
+
+def test_automatic_threshold_flags_nobody_on_the_bundled_sample(run_ingest):
+    from pathlib import Path
+
+    sample = Path(__file__).resolve().parents[2] / "sample_data" / "events.csv"
+    mapping = {"user": "user_id", "item": "item_id", "timestamp": "timestamp", "event": "event"}
+    ing = run_ingest(sample, mapping)
+    assert "bot_user" not in ing.profile["flagged"]
+    detail = next(r["detail"] for r in ing.result.report if r["rule"] == "bot_user")
+    assert detail.startswith("0 users with more than 780 events (automatic threshold: 10 × the 99th percentile")
 
 
 # --- a row broken in several ways counts once -----------------------------------------------
@@ -376,6 +424,17 @@ def test_local_times_are_read_in_the_time_zone_given(run_ingest, raw, expected):
     assert parse.endswith("read as Europe/Paris time and converted to UTC") != epoch, parse
 
 
+def test_report_says_text_timestamps_without_an_offset_were_read_as_utc_by_default(run_ingest):
+    ing = run_ingest(HEADER + "u1,i1,01/06/2024 02:02,view\nu2,i2,02/06/2024 10:00,view\n")
+    assert ing.events["timestamp"].iloc[0] == pd.Timestamp("2024-06-01 02:02", tz="UTC")
+    assert ing.result.cleaning_report()["time_parse"] == (
+        "text in format %d/%m/%Y %H:%M; timestamps without an offset were read as UTC time")
+    assert ing.result.source["time_zone"] == "UTC"
+    epoch = run_ingest(HEADER + "u1,i1,1717200120,view\n", options=CleaningOptions(time_zone="Europe/Paris"))
+    assert epoch.result.cleaning_report()["time_parse"] == "epoch seconds"  # absolute: nothing assumed
+    assert epoch.result.source["time_zone"] == "Europe/Paris"
+
+
 @pytest.mark.parametrize("bad", ["Paris", "", " UTC", "Mars/Olympus", 3])
 def test_unknown_time_zone_is_refused_with_examples(bad):
     with pytest.raises(ParameterError, match=r"is not a time zone name; use an IANA name such as 'UTC', 'Europe/Paris'"):
@@ -409,7 +468,7 @@ def test_ingest_writes_every_table_and_describes_itself(run_ingest):
     assert len(res.content_hash) == 64 and len(res.source_hash) == 64
     rep = res.cleaning_report()
     assert [r["rule"] for r in rep["rules"]] == list(RULES)
-    assert rep["time_parse"] == "ISO-8601 text"
+    assert rep["time_parse"] == "ISO-8601 text; timestamps without an offset were read as UTC time"
     assert not list(res.out_dir.glob("*.tmp")) and not (res.out_dir / ".spill").exists()
 
 

@@ -51,6 +51,18 @@ def test_canonical_event(label, canon):
     assert canonical_event(label) == canon
 
 
+@pytest.mark.parametrize("label, canon", [
+    ("Détail", "view"), ("vue", "view"), ("Produktansicht", "view"), ("visualizzazione", "view"),
+    ("panier", "cart"), ("Ajout au panier", "cart"), ("Warenkorb", "cart"), ("Añadir al carrito", "cart"),
+    ("carrello", "cart"), ("achat", "purchase"), ("Commande", "purchase"), ("Bestellung", "purchase"),
+    ("compra", "purchase"), ("acquisto", "purchase"), ("favoris", "fav"), ("Merkliste", "fav"),
+    ("clic", "click"), ("Bewertung", "rating"), ("zorg", None),
+])
+def test_canonical_event_of_french_german_spanish_and_italian_labels(label, canon):
+    # they silently became 'other' before
+    assert canonical_event(label) == canon
+
+
 def test_every_synonym_targets_a_canonical_event():
     assert set(EVENT_SYNONYMS.values()) <= set(CANONICAL_EVENTS)
 

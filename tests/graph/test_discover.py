@@ -488,8 +488,9 @@ def test_discrete_test_on_continuous_columns():
 def test_collinear_columns():
     df = linear_data(200, 0).iloc[:, :3].copy()
     df["a2"] = 2 * df["a"] + 1
-    with pytest.raises(DataError, match="collinear"):
+    with pytest.raises(DataError, match="collinear") as err:
         discover(df)
+    assert str(err.value).startswith("Columns a, a2 are perfectly collinear")  # plain names, not a Python list
 
 
 # --------------------------------------------------------------------------------------------

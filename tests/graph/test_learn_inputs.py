@@ -97,5 +97,20 @@ def test_a_large_drop_warns_even_when_missing_at_random():
 
 
 def test_diagnose_missing_refuses_unknown_columns():
-    with pytest.raises(ParameterError, match=r"columns \['zzz'\] are not in the data"):
+    with pytest.raises(ParameterError, match="columns zzz are not in the data"):
         diagnose_missing(_pairs(), ["exposed", "zzz"])
+
+
+def test_constant_columns_are_not_pre_selected_and_the_notes_say_why():
+    # the reviewer's log: exposed is 1 in every row of the interactions table (only exposed pairs logged)
+    cols = ["user_idx", "item_idx", "exposed", "purchased", "user_activity", "item_popularity"]
+    choice = default_learning_columns(cols, constant=["exposed"])
+    assert "exposed" not in choice.columns and choice.treatment is None
+    assert choice.columns == ["purchased", "user_activity", "item_popularity"]
+    assert choice.left_out["exposed"] == "the same value in every row of this table: it carries no information"
+    notes = " ".join(choice.notes())
+    assert "exposed (the same value in every row of this table" in notes
+    assert "[" not in notes and "'" not in notes  # names written plainly, never a Python list
+    # a constant column bound by the open graph is not pre-selected either
+    assert "exposed" not in default_learning_columns(cols, constant=["exposed"],
+                                                     graph_columns=["exposed", "purchased", "user_activity"]).columns

@@ -459,7 +459,7 @@ def test_edge_table_bad_values(abc):
     df = pd.DataFrame({"source": ["A"], "target": ["B"], "confidence": ["high"]})
     with pytest.raises(GraphError, match=r"row 1 \(A → B\): confidence='high' is invalid"):
         m.graph_from_edge_table(abc, df)
-    with pytest.raises(GraphError, match=r"lacks the column\(s\) \['target'\]"):
+    with pytest.raises(GraphError, match=r"lacks the column\(s\) target; it needs source, target, origin"):
         m.graph_from_edge_table(abc, pd.DataFrame({"source": ["A"]}))
     with pytest.raises(GraphError, match="must be a pandas DataFrame"):
         m.graph_from_edge_table(abc, [("A", "B")])

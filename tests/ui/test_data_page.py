@@ -99,3 +99,48 @@ def test_local_times_are_imported_in_the_time_zone_given(workspace, monkeypatch)
     ds = next(d for p in store.list_projects() for d in store.list_datasets(p.id) if d.name == "paris")
     assert ds.profile["time_min"].startswith("2024-06-01T00:02")  # 02:02 in Paris (summer) is 00:02 UTC
     assert ds.cleaning_report["time_parse"].endswith("read as Europe/Paris time and converted to UTC")
+
+
+def test_bot_threshold_sentence_and_time_zone_note_are_in_view(workspace):
+    at = open_page("pages/data.py")
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    bots = next((c for c in captions if c.startswith("Bot-like users: ")), None)
+    assert bots is not None, captions
+    assert re.fullmatch(r"Bot-like users: [\d,]+ users? with more than [\d,]+ events \(automatic threshold: .+\)\.",
+                        bots), bots
+    parsed = next(c for c in captions if c.startswith("Timestamps parsed as"))
+    assert "timestamps without an offset were read as UTC time" in parsed, parsed
+
+
+def test_data_charts_have_short_titles_the_toolbar_cannot_cover(workspace):
+    from causalrec_core.store import ProjectStore
+    from ui import charts
+
+    at = open_page("pages/data.py")
+    p = ProjectStore(workspace).get_dataset(at.selectbox(key="dataset_picker").value).profile
+    figs = {"funnel": charts.funnel(p), "time": charts.events_over_time(p), "tail": charts.popularity_long_tail(p),
+            "lorenz": charts.lorenz(p), "users": charts.user_activity(p)}
+    for name, fig in figs.items():
+        assert len(fig.layout.title.text) <= 40, (name, fig.layout.title.text)
+        if fig.layout.title.subtitle.text:  # a subtitle line needs room above the plot
+            assert fig.layout.margin.t >= 70, name
+    users = figs["users"].layout.title.subtitle.text
+    q = p["user_activity"]["quantiles"]
+    assert users == (f"median {q['p50']:,.0f}, 90th percentile {q['p90']:,.0f}, "
+                     f"most active user {p['user_activity']['max']:,}")
+    assert figs["tail"].layout.yaxis.dtick == 1 and figs["tail"].layout.yaxis.type == "log"
+
+
+def test_non_english_event_labels_are_suggested_and_unknown_ones_named(workspace, monkeypatch):
+    log = ("user_id,item_id,timestamp,event\nu1,i1,2024-06-01 10:00,Détail\nu1,i1,2024-06-01 10:01,panier\n"
+           "u2,i2,2024-06-01 11:00,Warenkorb\nu2,i2,2024-06-01 11:05,compra\nu3,i3,2024-06-01 12:00,zorg\n")
+    with_uploads(monkeypatch, {"log_upload": Upload("fr.csv", log.encode())})
+    at = open_page("pages/data.py")
+    assert not at.exception and not at.error, _errors(at)
+    table = next(df.value for df in at.dataframe if "canonical event" in df.value.columns)  # the event map editor
+    mapped = dict(zip(table["label"], table["canonical event"], strict=True))
+    assert mapped == {"compra": "purchase", "détail": "view", "panier": "cart", "warenkorb": "cart",
+                      "zorg": "(unknown)"}, mapped
+    warnings = [w.value.replace("\\", "") for w in at.warning]
+    assert any("1 event label is not recognised and will become 'other'" in w and "'zorg'" in w
+               and "panier" not in w for w in warnings), warnings

@@ -397,6 +397,8 @@ def test_implication_tests_table_never_shows_p_equal_zero(workspace):
     assert row["p_value"] == "< 1e-300" and row["p_adjusted"] == "< 1e-300"
     assert not (shown[["p_value", "p_adjusted"]] == "0").any().any()
     assert "adjusted p < 1e-300" in _texts(at.error)
+    # the pairs table holds logged pairs only: a rejection may come from selection, said next to the results
+    assert "selection on a common effect" in _texts(at.caption)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,3 +500,24 @@ def test_editor_script_hides_the_hover_card_of_a_deleted_item():
     update = js[js.index("  update(data) {"):]
     update = update[:update.index("\n  }\n")]
     assert "if (removed || d.rev !== this.rev) this.hideTooltip();" in update
+
+
+def test_node_table_shows_no_none_for_an_unbound_column_and_explains_it(workspace):
+    at = _from_template(_graph_page(), "click_purchase_funnel")
+    editor = next(d for d in at.data_editor if d.key and d.key.startswith("graph_nodes_"))
+    assert editor.proto.placeholder == "—"  # an unbound node's column shows an empty cell, never "None"
+    assert editor.value["column"].isna().any()  # the template has unbound nodes
+    help_text = json.loads(editor.proto.columns)["column"]["help"]
+    assert "latent" in help_text and "not bound" in help_text
+
+
+def test_constant_columns_read_from_the_parquet_statistics(tmp_path):
+    import types
+
+    import pandas as pd
+
+    pd.DataFrame({"exposed": [1] * 50, "purchased": [0, 1] * 25, "gap": [1.0] * 49 + [None],
+                  "user_idx": range(50)}).to_parquet(tmp_path / "interactions.parquet", row_group_size=20)
+    ds = types.SimpleNamespace(path=tmp_path, tables=["interactions"], id=1, revision=0)
+    store = types.SimpleNamespace(root=tmp_path)
+    assert ge.constant_columns(store, ds) == {"interactions": ["exposed"]}

@@ -30,6 +30,12 @@ def test_home_opens_sample_project(workspace):
     datasets = at.dataframe[0].value
     assert list(datasets["dataset"]) == ["events"]
     assert int(datasets["events kept"].iloc[0]) > 10_000
+    # short metric labels (a long one is cut off at the default wide layout); the detail is in the help
+    labels = [m.label for m in at.metric]
+    assert labels == ["Datasets", "Events (all datasets)", "Saved objects", "Training runs"]
+    assert all(len(label) <= 22 for label in labels)
+    saved = next(m for m in at.metric if m.label == "Saved objects")
+    assert "causal graphs, effect runs and reports" in saved.proto.help
 
 
 def test_home_create_rename_and_bad_name(workspace):
