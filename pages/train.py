@@ -122,6 +122,17 @@ if data_spec is not None:
              "the validation part carved from the training data — never the test — and trains the best one. "
              "Parameters you changed from their defaults above keep your values and are not searched; the chosen "
              "values are shown with the run. Takes about one fit per grid point longer.")
+    tune_criterion = "monitor"
+    if tune and source == "ratings":
+        TUNE_FOR = {"monitor": "AUC over all validation pairs (the early-stopping metric)",
+                    "within-user": "ranking within each user (5-fold cross-validation, 5x the fits)"}
+        tune_criterion = st.radio(
+            "Tune for", list(TUNE_FOR), format_func=TUNE_FOR.get, horizontal=True, **sticky("train_tune_criterion"),
+            help="What a setting is judged by. AUC over all pairs (IPS-weighted for the debiased models) also "
+                 "rewards telling users apart; NDCG@5 and Recall@5 only rank each user's own items, which the "
+                 "within-user AUC of cross-validated scores over the training ratings measures (a 10% slice "
+                 "holds too few ratings per user for that). On Coat neither choice reliably finds the settings "
+                 "with the best test NDCG@5 (BENCHMARKS.md, selection table).")
     if device == "cuda" and not dev["cuda"]:
         st.warning("No CUDA GPU is available here: runs with device 'cuda' would fail; choose auto or cpu.")
     for p in problems:
@@ -144,7 +155,7 @@ if data_spec is not None:
                     label = f"{label} ({name})"
                 # with tuning, only the values the user changed are fixed; the rest of the grid is searched
                 fixed = {k: v for k, v in params[name].items() if not tune or v != info[name]["params"].get(k)}
-                run = jobs.start_run(store, project.id, name, data=data_spec, tune=tune,
+                run = jobs.start_run(store, project.id, name, data=data_spec, tune=tune, tune_criterion=tune_criterion,
                                      params=fixed, seed=seed, device=run_device, name=label)
                 started.append(run)
         if started:
@@ -252,14 +263,20 @@ def _show_run(run, progress: dict | None, data_name: str) -> None:
         st.caption(md(" · ".join(extra)))
         if tuning:
             table = tv.tuning_frame(tuning)
-            title = (f"Tuning: {len(table)} setting(s) tried on the validation slice, the best one trained"
+            within = tuning.get("criterion") == "within-user"
+            title = (f"Tuning: {len(table)} setting(s) tried "
+                     + ("by cross-validation on the training data" if within else "on the validation slice")
+                     + ", the best one trained"
                      if len(table) > 1 else "Tuning: nothing to tune (this model has no search grid, or every grid "
                                             "parameter was set by hand)")
             with st.expander(title):
                 if len(table) > 1:
                     st.dataframe(table, hide_index=True, width="stretch", key=f"train_tuning_{run.id}",
                                  column_config={"validation score": st.column_config.NumberColumn(format="%.4f")})
-                    st.caption("Validation score: the model's early-stopping metric on the validation slice carved "
+                    st.caption("Validation score: the AUC within each user of scores from a 5-fold cross-validation "
+                               "over the training ratings (IPS-weighted for the debiased models); the test data "
+                               "played no part." if within else
+                               "Validation score: the model's early-stopping metric on the validation slice carved "
                                "from the training data (the IPS-weighted AUC for the debiased rating models); the "
                                "test data played no part.")
         if causal.get(run.model):

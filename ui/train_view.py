@@ -285,8 +285,11 @@ def progress_state(run: Any, progress: dict | None, epochs_expected: bool = True
         i, n = int(tuning.get("config") or 0), int(tuning["n_configs"])
         tried = ", ".join(f"{k}={v}" for k, v in (tuning.get("params") or {}).items())
         score = tuning.get("score")
-        return i / (n + 1), (f"Tuning on the validation slice: configuration {i} of {n} tried ({tried}"
-                             + (f": validation {score:.4f}" if isinstance(score, (int, float)) else "")
+        within = tuning.get("criterion") == "within-user"
+        return i / (n + 1), (f"Tuning {'by 5-fold cross-validation' if within else 'on the validation slice'}: "
+                             f"configuration {i} of {n} tried ({tried}"
+                             + (f": {'within-user AUC' if within else 'validation'} {score:.4f}"
+                                if isinstance(score, (int, float)) else "")
                              + "); the chosen one is trained next.")
     if not epochs:
         if epochs_expected:

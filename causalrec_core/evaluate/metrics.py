@@ -20,7 +20,8 @@ import numpy as np
 
 from causalrec_core.errors import DataError, ParameterError, invalid_choice, out_of_range
 
-__all__ = ["NO_POSITIVE", "auc_score", "mean_ci", "pairs_auc_ci", "rating_metrics", "ratio_ci", "topk_metrics"]
+__all__ = ["NO_POSITIVE", "auc_score", "mean_ci", "pairs_auc_ci", "rating_metrics", "ratio_ci", "topk_metrics",
+           "within_user_auc"]
 
 NO_POSITIVE: tuple[str, ...] = ("skip", "one")
 
@@ -64,6 +65,43 @@ def _weighted_auc(pos: np.ndarray, scores: np.ndarray, weights: Any) -> float:
     pos_by = np.bincount(group, weights=np.where(pos, w, 0.0), minlength=len(uniq))
     neg_below = np.cumsum(neg_by) - neg_by  # negative weight with a strictly lower score
     return float((pos_by * (neg_below + 0.5 * neg_by)).sum() / (w_pos * w_neg))
+
+
+def within_user_auc(users: Any, labels: Any, scores: Any, weights: Any = None) -> tuple[float, int]:
+    """AUC of each user's own pairs (positives against that user's negatives), averaged over the users
+    that have both classes, each weighted by its number of pairs; returns ``(value, n_users)``.
+
+    Unlike :func:`auc_score` over all pairs, it ignores how users compare with each other (a user bias
+    that lifts every score of one user changes nothing): it measures the within-user ranking that
+    per-user metrics such as NDCG@k reward. ``weights`` (e.g. inverse propensities) weight the pairs
+    inside each user as in :func:`auc_score`. NaN with 0 users when no user has both classes.
+    """
+    users = np.asarray(users)
+    labels = np.asarray(labels, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    if not (len(users) == len(labels) == len(scores)) or (weights is not None and len(weights) != len(users)):
+        raise ParameterError(f"users, labels, scores (and weights) must have one length; got {len(users)}, "
+                             f"{len(labels)}, {len(scores)}" + ("" if weights is None else f", {len(weights)}") + ".")
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    order = np.argsort(users, kind="stable")
+    u_s = users[order]
+    if len(u_s) == 0:
+        return float("nan"), 0
+    starts = np.flatnonzero(np.r_[True, u_s[1:] != u_s[:-1]])
+    ends = np.r_[starts[1:], len(u_s)]
+    vals, sizes = [], []
+    for a, b in zip(starts, ends, strict=True):
+        idx = order[a:b]
+        y = labels[idx]
+        if y.min() > 0.5 or y.max() <= 0.5:
+            continue
+        v = auc_score(y, scores[idx], None if w is None else w[idx])
+        if np.isfinite(v):
+            vals.append(v)
+            sizes.append(b - a)
+    if not vals:
+        return float("nan"), 0
+    return float(np.average(vals, weights=sizes)), len(vals)
 
 
 def _discounts(k: int) -> np.ndarray:

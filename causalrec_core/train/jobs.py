@@ -75,13 +75,14 @@ def _spawn(run_dir: Path) -> int:
 
 def start_run(store: Any, project_id: int, model: str, *, data: dict, params: dict | None = None, seed: int = 0,
               device: str = "auto", name: str | None = None, log_options: dict | None = None,
-              tune: bool = False) -> Any:
+              tune: bool = False, tune_criterion: str = "monitor") -> Any:
     """Validate, record and start a training run in the background; returns its RunInfo.
 
     ``data`` is a data spec (see :mod:`causalrec_core.train.runner`); for a dataset of this
     store use ``{"source": "dataset", "dataset_id": N}`` (the store root is filled in). ``tune``: choose
     the parameters not given in ``params`` on a validation slice of the training data first (the
-    model's default grid, :data:`causalrec_core.train.tune.DEFAULT_GRIDS`).
+    model's default grid, :data:`causalrec_core.train.tune.DEFAULT_GRIDS`), scoring each configuration
+    by ``tune_criterion`` (:data:`causalrec_core.train.tune.CRITERIA`).
     """
     from causalrec_core.models.registry import make_model
 
@@ -98,6 +99,12 @@ def start_run(store: Any, project_id: int, model: str, *, data: dict, params: di
         raise out_of_range("seed", seed, "an integer >= 0")
     if not isinstance(tune, bool):
         raise out_of_range("tune", tune, "True or False")
+    from causalrec_core.train.tune import CRITERIA
+
+    if tune_criterion not in CRITERIA:
+        from causalrec_core.errors import invalid_choice
+
+        raise invalid_choice("tune_criterion", tune_criterion, CRITERIA)
     if not isinstance(data, dict) or "source" not in data:
         raise ParameterError(f"data must be a data spec dict with a 'source'; got {data!r}.")
     spec = dict(data)
@@ -112,9 +119,12 @@ def start_run(store: Any, project_id: int, model: str, *, data: dict, params: di
     existing = store.list_runs(project_id)
     run_name = name or f"{model} #{len(existing) + 1}"
     config = {"params": params, "data": spec, "device": device, "log_options": log_options or {}, "tune": tune}
+    if tune:
+        config["tune_criterion"] = tune_criterion
     run = store.create_run(project_id, run_name, model, config, seed=seed, device=device)
     job = {"run_id": run.id, "store": str(store.root), "model": model, "params": params, "seed": seed,
-           "device": device, "data": spec, "log_options": log_options or {}, "resume": False, "tune": tune}
+           "device": device, "data": spec, "log_options": log_options or {}, "resume": False, "tune": tune,
+           "tune_criterion": tune_criterion}
     atomic_write_json(run.run_dir / JOB_NAME, job)
     pid = _spawn(run.run_dir)
     return store.update_run(run.id, pid=pid)

@@ -240,6 +240,7 @@ def train_and_evaluate(
     tune: bool = False,
     tune_seed: int = 0,
     on_tune: Callable[[dict], None] | None = None,
+    tune_criterion: str = "monitor",
 ) -> dict:
     """Fit ``model_name`` on the data, evaluate on its test split, save artefacts in ``run_dir``.
 
@@ -247,7 +248,8 @@ def train_and_evaluate(
     best_epoch, data_hash, params (and ``tuning`` with ``tune``). Raises ``TrainingCancelled`` after a
     cancel request (the checkpoint in ``run_dir`` resumes it). ``tune`` first chooses the parameters on
     a validation slice of the training data (:func:`causalrec_core.train.tune.tune`; ``on_tune`` gets
-    one event per configuration tried); a resumed run reuses the choice saved in ``run_dir``.
+    one event per configuration tried; ``tune_criterion`` is what a configuration is scored by, one of
+    :data:`causalrec_core.train.tune.CRITERIA`); a resumed run reuses the choice saved in ``run_dir``.
     """
     from causalrec_core.models.registry import make_model
 
@@ -271,9 +273,11 @@ def train_and_evaluate(
         else:
             t_tune = time.perf_counter()
             chosen, rows = run_tune(model_name, _with_validation(data, tune_seed), params=params, tune_seed=tune_seed,
-                                    device=device, on_config=on_tune, should_stop=should_stop)
+                                    device=device, on_config=on_tune, should_stop=should_stop, criterion=tune_criterion)
+            scored_on = ("validation slice of the training data" if tune_criterion == "monitor" else
+                         "within-user AUC of 5-fold cross-validated scores over the training data")
             tuning = {"grid": {k: v for k, v in DEFAULT_GRIDS.get(model_name, {}).items() if k not in params},
-                      "chosen": chosen, "tune_seed": tune_seed, "scored_on": "validation slice of the training data",
+                      "chosen": chosen, "tune_seed": tune_seed, "criterion": tune_criterion, "scored_on": scored_on,
                       "rows": rows, "seconds": round(time.perf_counter() - t_tune, 3)}
             if tuning_file is not None and _rank() == 0:
                 from causalrec_core.store.atomic import atomic_write_json

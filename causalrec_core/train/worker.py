@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             job["model"], job["data"], params=job.get("params"), seed=int(job["seed"]),
             device=job.get("device", "auto"), run_dir=run_dir, resume=bool(job.get("resume")),
             on_progress=writer, should_stop=should_stop, log_options=job.get("log_options"),
-            tune=bool(job.get("tune")), on_tune=lambda ev: writer.write(status="running", tuning=ev),
+            tune=bool(job.get("tune")), tune_criterion=job.get("tune_criterion", "monitor"), on_tune=lambda ev: writer.write(status="running", tuning=ev),
         )
     except TrainingCancelled as err:
         print(f"cancelled: {err}", flush=True)
@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     if result.get("tuning") is not None:
         tuning = result["tuning"]
         metrics["tuned_params"] = tuning["chosen"]
-        metrics["tuning"] = {"seconds": tuning.get("seconds"), "grid": tuning.get("grid"), "rows": tuning.get("rows")}
+        metrics["tuning"] = {"seconds": tuning.get("seconds"), "grid": tuning.get("grid"), "rows": tuning.get("rows"),
+                             "criterion": tuning.get("criterion", "monitor"), "scored_on": tuning.get("scored_on")}
     if result.get("clip_report") is not None:
         metrics["clip_report"] = dict(result["clip_report"])
         if result.get("propensity_method"):

@@ -308,3 +308,33 @@ def test_pairs_auc_ci_brackets_the_auc_and_resamples_users():
         pairs_auc_ci(users[:-1], labels, scores)
     est1, lo1, hi1 = pairs_auc_ci([0, 0], [1.0, 1.0], [0.2, 0.3])
     assert math.isnan(est1) and math.isnan(lo1) and math.isnan(hi1)
+
+
+def test_within_user_auc_hand_value_ignores_user_offsets():
+    from causalrec_core.evaluate.metrics import within_user_auc
+
+    users = np.array(["a", "a", "a", "b", "b", "c"])
+    labels = np.array([1, 0, 0, 1, 0, 1])
+    scores = np.array([0.9, 0.5, 0.95, 0.1, 0.0, 0.3])
+    # a: positive 0.9 beats 0.5, loses to 0.95 -> 1/2 (3 pairs); b: 1.0 (2 pairs); c has one class only
+    value, n = within_user_auc(users, labels, scores)
+    assert n == 2 and value == pytest.approx((0.5 * 3 + 1.0 * 2) / 5)
+    # adding a constant per user changes nothing, while the pooled AUC moves
+    shifted = scores + np.where(users == "c", 10.0, 0.0)
+    assert within_user_auc(users, labels, shifted)[0] == pytest.approx(value)
+    assert auc_score(labels, shifted) != pytest.approx(auc_score(labels, scores))
+
+
+def test_within_user_auc_weights_and_edge_cases():
+    from causalrec_core.evaluate.metrics import within_user_auc
+
+    users = np.array([1, 1, 1])
+    labels = np.array([1, 0, 0])
+    scores = np.array([0.5, 0.9, 0.1])
+    assert within_user_auc(users, labels, scores)[0] == pytest.approx(0.5)
+    # the negative above the positive weighs 3: 1 of 4 units of negative weight below
+    assert within_user_auc(users, labels, scores, np.array([1.0, 3.0, 1.0]))[0] == pytest.approx(0.25)
+    assert np.isnan(within_user_auc([1, 2], [1, 0], [0.3, 0.2])[0])
+    assert within_user_auc([], [], [])[1] == 0
+    with pytest.raises(ParameterError, match="one length"):
+        within_user_auc([1, 1], [1, 0], [0.3])

@@ -139,3 +139,16 @@ def test_coat_from_the_cli_matches_the_published_naive_row(capsys):
     assert m["n_test_pairs"] == 4640 and m["positive"] == "rating > 2.5"
     # published naive MF (mean of 10 runs): AUC 0.7429, NDCG@5 0.6173; one seed, so a wider band than the bench
     assert abs(m["auc"] - 0.7429) < 0.04 and abs(m["ndcg@5"] - 0.6173) < 0.05
+
+
+def test_train_tune_criterion_within_user(capsys, rating_csvs):
+    train, test = rating_csvs
+    code, out, err = run_cli(capsys, "train", "--model", "mf", "--train", str(train), "--test", str(test),
+                             "--epochs", "2", "--device", "cpu", "--param", "lr=0.01", "--param", "weight_decay=0.001",
+                             "--tune", "--tune-criterion", "within-user", "--json")
+    assert code == 0, err
+    tuning = json.loads(out)["tuning"]
+    assert tuning["criterion"] == "within-user" and len(tuning["rows"]) == 2  # dim 4 and 16
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "mf", "--train", str(train), "--test", str(test), "--tune-criterion", "ndcg"])
+    assert "invalid choice: 'ndcg'" in capsys.readouterr().err

@@ -131,6 +131,8 @@ def test_a_tuned_run_records_the_choice(setup):
     assert prog["tuning"]["n_configs"] == len(grid_configs(grid)) == prog["tuning"]["config"]
     with pytest.raises(ParameterError, match="tune"):
         jobs.start_run(store, pid, "mf", data=spec, tune="yes")
+    with pytest.raises(ParameterError, match="tune_criterion.*within-user"):
+        jobs.start_run(store, pid, "mf", data=spec, tune=True, tune_criterion="ndcg")
 
 
 def test_resumed_curve_drops_the_discarded_partial_epoch(tmp_path):

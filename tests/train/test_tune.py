@@ -90,3 +90,58 @@ def test_a_resumed_tuned_run_reuses_the_saved_choice(rating_csvs, tmp_path, monk
                                tune=True, resume=True)
     assert again["tuning"]["chosen"] == first["tuning"]["chosen"]
     assert again["params"] == first["params"]
+
+
+def test_within_user_criterion_cross_validates_on_the_training_data_only(rating_csvs):
+    from causalrec_core.evaluate.metrics import within_user_auc
+    from causalrec_core.train.tune import _within_user_cv
+
+    data = load_rating_csv(*rating_csvs)
+    sliced = validation_slice(data, 0.1, seed=0)
+    grid = {"dim": [2, 8]}
+    chosen, rows = tune("mf", sliced, params={"epochs": 3}, grid=grid, device="cpu", criterion="within-user", folds=3)
+    assert chosen in grid_configs(grid) and all(0 < r["score"] < 1 for r in rows)
+    assert rows[int(np.argmax([r["score"] for r in rows]))]["params"] == chosen
+    t = data.test
+    scrambled = Interactions(t.user, t.item, 6 - t.value, t.n_users, t.n_items)
+    _, rows2 = tune("mf", replace(sliced, test=scrambled), params={"epochs": 3}, grid=grid, device="cpu",
+                    criterion="within-user", folds=3)
+    assert [r["score"] for r in rows2] == [r["score"] for r in rows]  # the test plays no part
+    # the score is the within-user AUC over every training rating (slice included), each scored once out of fold
+    seen = []
+    import causalrec_core.evaluate.metrics as metrics
+
+    def spy(users, labels, scores, weights=None):
+        seen.append((np.asarray(users), np.asarray(labels), np.asarray(scores)))
+        return within_user_auc(users, labels, scores, weights)
+
+    orig = metrics.within_user_auc
+    metrics.within_user_auc = spy
+    try:
+        value = _within_user_cv("mf", {"epochs": 3, "dim": 2}, sliced, folds=3, seed=0, device="cpu", should_stop=None)
+    finally:
+        metrics.within_user_auc = orig
+    (users, labels, scores), = seen
+    assert len(users) == len(sliced.train) + len(sliced.valid) == len(data.train)
+    assert np.all(scores != 0) and value == pytest.approx(within_user_auc(users, labels, scores)[0])
+
+
+def test_within_user_criterion_is_for_ratings_and_checks_its_folds(rating_csvs):
+    sliced = validation_slice(load_rating_csv(*rating_csvs), 0.1, seed=0)
+    with pytest.raises(ParameterError, match="criterion"):
+        tune("mf", sliced, grid={"dim": [2]}, criterion="ndcg")
+    with pytest.raises(ParameterError, match="folds"):
+        tune("mf", sliced, grid={"dim": [2]}, criterion="within-user", folds=1)
+    log = replace(sliced, kind="log")
+    with pytest.raises(ParameterError, match="rating data"):
+        tune("popularity", log, criterion="within-user")
+
+
+def test_train_with_the_within_user_criterion_says_so(rating_csvs):
+    train, test = rating_csvs
+    res = train_and_evaluate("mf", {"source": "csv", "train": str(train), "test": str(test)},
+                             params={"epochs": 2, "lr": 0.01, "weight_decay": 0.001}, seed=1, device="cpu", tune=True,
+                             tune_criterion="within-user")
+    assert res["tuning"]["criterion"] == "within-user"
+    assert res["tuning"]["scored_on"].startswith("within-user AUC of 5-fold cross-validated scores")
+    assert res["tuning"]["chosen"] in grid_configs({"dim": [4, 16]})

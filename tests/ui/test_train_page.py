@@ -286,6 +286,11 @@ def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeyp
     assert len(box.options) == len(rating_models) and box.value == ["mf", "mf-ips"]
     box.set_value(["mf-ips"]).run()
     at.number_input(key="train_param_mf-ips_epochs").set_value(2).run()
+    assert "train_tune_criterion" not in [r.key for r in at.radio]  # only with "Tune first"
+    at.checkbox(key="train_tune").check().run()
+    at.radio(key="train_tune_criterion").set_value("within-user").run()
+    for name, value in (("dim", 4), ("lr", 0.03)):  # changed, so fixed: weight_decay is searched (2 settings x 5 folds)
+        at.number_input(key=f"train_param_mf-ips_{name}").set_value(value).run()
     at.button(key="train_start").click().run()
     assert not at.exception, at.exception
     store, project, _ = _project(workspace)
@@ -297,6 +302,7 @@ def test_rating_files_train_a_debiased_model_with_a_mar_share(workspace, monkeyp
     assert done.status == "completed", jobs.tail_log(done)
     result = json.loads((done.run_dir / "result.json").read_text())
     assert result["propensity_method"] == "naive-bayes" and result["data"]["n_mar_sample"] > 0
+    assert run.config["tune_criterion"] == "within-user" and result["tuning"]["criterion"] == "within-user"
     at.run()
     assert not at.exception, at.exception
     assert "completed" in _runs_table(at)["status"].iloc[0]
@@ -382,6 +388,10 @@ def test_progress_text_while_tuning():
     assert text == ("Tuning on the validation slice: configuration 2 of 8 tried (dim=4: validation 0.7100); the "
                     "chosen one is trained next.")
     assert tv.epoch_text(run, {"tuning": {"config": 2, "n_configs": 8}}) == "tuning 2/8"
+    _, text = tv.progress_state(run, {"tuning": {"config": 1, "n_configs": 4, "params": {"dim": 4}, "score": 0.6,
+                                                 "criterion": "within-user"}})
+    assert text.startswith("Tuning by 5-fold cross-validation: configuration 1 of 4 tried (dim=4: within-user AUC "
+                           "0.6000)")
 
 
 def test_tuning_frame_lists_the_settings_best_first():
