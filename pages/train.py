@@ -117,9 +117,10 @@ if data_spec is not None:
     run_name = c3.text_input("Run name (optional)", **sticky("train_run_name"), max_chars=80,
                              help="Empty: '<model> #n'. With several models, the model is added to the name.")
     tune = st.checkbox(
-        "Tune first: choose the parameters on the validation slice", **sticky("train_tune"),
-        help="Before the run, each model tries a small grid of its main parameters (e.g. dim, lr, weight_decay) on "
-             "the validation part carved from the training data — never the test — and trains the best one. "
+        "Tune first: choose the parameters on the training data", **sticky("train_tune"),
+        help="Before the run, each model tries a small grid of its main parameters (e.g. dim, lr, weight_decay), "
+             "scored on the training data only — the validation part carved from it, or for rating files "
+             "optionally a cross-validation over it (\"Tune for\") — never the test, and trains the best one. "
              "Parameters you changed from their defaults above keep your values and are not searched; the chosen "
              "values are shown with the run. Takes about one fit per grid point longer.")
     tune_criterion = "monitor"
@@ -322,8 +323,9 @@ def runs_panel() -> None:
             st.markdown("**Runs on behaviour logs**" if kind == "log" else "**Runs on rating files**")
         st.dataframe(tv.runs_frame(group, progress, causal, names), hide_index=True, width="stretch",
                      key="train_runs_table" if kind == "log" else "train_runs_table_rating",
-                     column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                    for c in (f"test {v}" for v in tv.METRIC_NAMES.values())})
+                     column_config={"epoch": st.column_config.TextColumn(width=110),  # "tuning 12/16" while tuning
+                                    **{c: st.column_config.NumberColumn(format="%.4f")
+                                       for c in (f"test {v}" for v in tv.METRIC_NAMES.values())}})
     for kind, group in groups.items():  # what the test columns are computed on, per kind of data
         done = next((r for r in sorted(group, key=lambda r: r.id, reverse=True) if r.status == "completed"), None)
         if done is None:

@@ -290,7 +290,8 @@ def progress_state(run: Any, progress: dict | None, epochs_expected: bool = True
                              f"configuration {i} of {n} tried ({tried}"
                              + (f": {'within-user AUC' if within else 'validation'} {score:.4f}"
                                 if isinstance(score, (int, float)) else "")
-                             + "); the chosen one is trained next.")
+                             + ("); the best one is trained next." if i >= n else
+                                "); the best of them is trained once all are tried."))
     if not epochs:
         if epochs_expected:
             return 0.0, "Running: reading the data and building the model (the first epoch starts next)…"
@@ -533,7 +534,9 @@ def config_frame(run: Any, data_name: str) -> pd.DataFrame:
     rows += [("seed", str(run.seed)), ("device asked", str(config.get("device", "auto"))),
              ("device used", str(run.device or "—"))]
     tuned = (run.metrics or {}).get("tuned_params")
-    rows.append(("tuned on the validation slice", "no" if not config.get("tune") else
+    within = config.get("tune_criterion") == "within-user"
+    rows.append(("tuned by 5-fold cross-validation on the training data" if within else
+                 "tuned on the validation slice", "no" if not config.get("tune") else
                  (", ".join(f"{k}={v}" for k, v in tuned.items()) or "nothing to tune") if tuned is not None
                  else "yes (running)"))
     params = dict(config.get("params") or {})

@@ -386,7 +386,7 @@ def test_progress_text_while_tuning():
                                                     "score": 0.71}})
     assert 0 < frac < 1
     assert text == ("Tuning on the validation slice: configuration 2 of 8 tried (dim=4: validation 0.7100); the "
-                    "chosen one is trained next.")
+                    "best of them is trained once all are tried.")
     assert tv.epoch_text(run, {"tuning": {"config": 2, "n_configs": 8}}) == "tuning 2/8"
     _, text = tv.progress_state(run, {"tuning": {"config": 1, "n_configs": 4, "params": {"dim": 4}, "score": 0.6,
                                                  "criterion": "within-user"}})
@@ -482,3 +482,14 @@ def test_uploaded_rating_files_are_kept_across_page_visits(workspace, monkeypatc
     assert not at.button(key="train_start").disabled
     at.button(key="train_ratings_forget").click().run()
     assert any(i.value.startswith("Upload the training and the test ratings") for i in at.info)
+
+
+def test_config_frame_names_the_tuning_criterion():
+    base = {"params": {}, "data": {"source": "csv", "threshold": 3.0}, "device": "cpu", "tune": True}
+    for criterion, label in (("monitor", "tuned on the validation slice"),
+                             ("within-user", "tuned by 5-fold cross-validation on the training data")):
+        run = SimpleNamespace(config={**base, "tune_criterion": criterion}, seed=0, device="cpu", run_dir=None,
+                              metrics={"tuned_params": {"dim": 4}}, model="mf")
+        frame = tv.config_frame(run, "biased.csv + random.csv")
+        row = frame[frame.iloc[:, 0] == label]
+        assert len(row) == 1 and row.iloc[0, 1] == "dim=4", frame
