@@ -203,19 +203,17 @@ st.caption(f"Time range (UTC): {p['time_min']} → {p['time_max']}. Source: {md(
 tab_f, tab_t, tab_pop, tab_u, tab_q = st.tabs(
     ["Funnel", "Over time", "Popularity long tail", "User activity", "Data quality & cleaning"])
 with tab_f:
-    if p["funnel"]:
+    steps = charts.funnel_steps(p)
+    if steps:
         st.plotly_chart(charts.funnel(p), width="stretch", key="chart_funnel")
-        steps = charts.funnel_steps(p)
-        st.dataframe(pd.DataFrame({
-            "step": steps, "events": [p["events"][s] for s in steps],
-            "conversion from previous step": [p["funnel"][s] for s in steps],
-            f"share of {steps[0]} events": [p["events"][s] / p["events"][steps[0]] for s in steps],
-            "users reaching the step": [p["funnel_users"][s] for s in steps]}),
-            hide_index=True, column_config={
-                "conversion from previous step": st.column_config.NumberColumn(format="percent"),
-                f"share of {steps[0]} events": st.column_config.NumberColumn(format="percent")})
+        st.dataframe(charts.funnel_frame(p), hide_index=True, column_config={
+            "conversion from previous step": st.column_config.NumberColumn(format="percent"),
+            f"share of {steps[0]} events": st.column_config.NumberColumn(format="percent")})
     else:
-        st.info("No funnel events (view, click, cart, fav, purchase) in this dataset.")
+        st.info("No funnel events (exposure, view, click, cart, purchase) in this dataset.")
+    side = charts.side_action_text(p)
+    if side:
+        st.caption(md(side))
     st.caption("Events per canonical type: " + ", ".join(f"{k} {v:,}" for k, v in charts.events_in_order(p)))
 with tab_t:
     st.plotly_chart(charts.events_over_time(p), width="stretch", key="chart_time")

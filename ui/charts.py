@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from causalrec_core.data.schema import CANONICAL_EVENTS, FUNNEL
+from causalrec_core.data.profile import funnel_rates
+from causalrec_core.data.schema import CANONICAL_EVENTS, SIDE_ACTIONS
 
 
 def plot_text(text: object) -> str:
@@ -17,14 +18,9 @@ def plot_text(text: object) -> str:
 
 
 def funnel_steps(profile: dict) -> list[str]:
-    """The funnel steps in funnel order (view → … → purchase).
-
-    The store saves the profile as JSON with sorted keys, so the order of ``profile['funnel']``
-    is alphabetical once a dataset is loaded; the rates are relative to the previous step in
-    *funnel* order.
-    """
-    steps = profile["funnel"]
-    return [s for s in FUNNEL if s in steps] + [s for s in steps if s not in FUNNEL]
+    """The funnel steps in funnel order (exposure → view → … → purchase), from the event counts (so a
+    profile stored with sorted keys, or by a version whose funnel had 'fav' as a step, reads the same)."""
+    return funnel_rates(profile["events"])[0]
 
 
 def events_in_order(profile: dict) -> list[tuple[str, int]]:
@@ -45,12 +41,12 @@ def short_percent(share: float | None) -> str:
 
 def funnel(profile: dict) -> go.Figure:
     events = profile["events"]
-    steps = funnel_steps(profile)
+    steps, rate, _ = funnel_rates(events)
     counts = [events[s] for s in steps]
     first = events[steps[0]] if steps else 0
     labels = [
-        plot_text(s) + f": {events[s]:,} events" + ("" if i == 0 or profile['funnel'][s] is None
-                                        else f" ({profile['funnel'][s]:.1%} of {plot_text(steps[i - 1])}"
+        plot_text(s) + f": {events[s]:,} events" + ("" if i == 0
+                                        else f" ({rate[s]:.1%} of {plot_text(steps[i - 1])}"
                                              + (f", {events[s] / first:.1%} of {plot_text(steps[0])})" if i >= 2 else ")"))
         for i, s in enumerate(steps)
     ]
@@ -61,6 +57,38 @@ def funnel(profile: dict) -> go.Figure:
                                   "so a rate can exceed 100%"}},
                       margin=dict(l=10, r=10, t=70, b=10), height=360)
     return fig
+
+
+def funnel_frame(profile: dict) -> pd.DataFrame:
+    """The funnel as a table: events, conversion from the previous step, share of the first step's
+    events and users reaching each step (None where a stored profile did not count them)."""
+    events = profile["events"]
+    steps, rate, from_first = funnel_rates(events)
+    users = profile.get("funnel_users") or {}
+    first = steps[0] if steps else "first step"
+    return pd.DataFrame({"step": steps, "events": [events[s] for s in steps],
+                         "conversion from previous step": [rate[s] for s in steps],
+                         f"share of {first} events": [from_first[s] for s in steps],
+                         "users reaching the step": [users.get(s) for s in steps]})
+
+
+def side_action_text(profile: dict) -> str:
+    """One sentence on the actions beside the funnel (fav): their events and users, and per view event."""
+    events = profile["events"]
+    side = profile.get("side_actions") or {}
+    parts = []
+    for s in SIDE_ACTIONS:
+        if not events.get(s):
+            continue
+        users = (side.get(s) or {}).get("users", (profile.get("funnel_users") or {}).get(s))
+        part = f"{s}: {events[s]:,} events" + (f" by {users:,} users" if users is not None else "")
+        if events.get("view"):
+            part += f" ({events[s] / events['view']:.1%} of view events)"
+        parts.append(part)
+    if not parts:
+        return ""
+    return ("Beside the funnel (not a step: users favourite without buying and buy without favouriting): "
+            + "; ".join(parts) + ".")
 
 
 def events_over_time(profile: dict) -> go.Figure:

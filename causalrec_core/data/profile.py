@@ -6,9 +6,11 @@ Everything is computed in SQL over the temp tables ``ev``, ``users``, ``items`` 
 Definitions (stated in the UI next to each number):
 
 - ``funnel[step]``: events of ``step`` / events of the previous funnel step present in the log
-  (the first step is 1.0). Steps need not be sequential in a log (a purchase without a fav), so a
+  (the first step is 1.0), over the steps of ``schema.PROFILE_FUNNEL`` (exposure, view, click, cart,
+  purchase). Steps need not be sequential in a log (a purchase without a logged click), so a
   rate can exceed 1; ``funnel_from_first[step]``: events of ``step`` / events of the first step;
-  ``funnel_users[step]``: distinct users with at least one ``step`` event.
+  ``funnel_users[step]``: distinct users with at least one ``step`` event. ``side_actions``: the
+  events and users of actions that are not funnel steps (fav), see :func:`funnel_rates`.
 - ``gini_items``: Gini coefficient of events per item (0 = every item equally popular).
 - ``top_share``: share of all events held by the top 1%, 10% and 20% of items.
 - ``sparsity``: 1 - (distinct user x item pairs) / (users x items).
@@ -18,11 +20,26 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from causalrec_core.data.schema import CANONICAL_EVENTS, FUNNEL
+from causalrec_core.data.schema import CANONICAL_EVENTS, PROFILE_FUNNEL, SIDE_ACTIONS
 
 #: The item shares of ``top_share``, in percent (key ``top_{pct}pct``).
 TOP_SHARE_PCTS: tuple[int, ...] = (1, 10, 20)
 
+
+
+def funnel_rates(events: dict) -> tuple[list[str], dict, dict]:
+    """(steps, rate of each step from the previous one, rate from the first step) for the counts of
+    canonical ``events``, over the steps of :data:`~causalrec_core.data.schema.PROFILE_FUNNEL` present.
+
+    Recomputed from the counts alone, so a profile stored by an older version (whose funnel had 'fav'
+    as a step) is shown with today's steps. A rate is None when its denominator is 0.
+    """
+    steps = [s for s in PROFILE_FUNNEL if events.get(s)]
+    prev_rate: dict[str, float | None] = {}
+    for j, s in enumerate(steps):
+        prev_rate[s] = 1.0 if j == 0 else events[s] / events[steps[j - 1]]
+    first = events[steps[0]] if steps else 0
+    return steps, prev_rate, {s: (events[s] / first if first else None) for s in steps}
 
 def top_share_key(pct: int) -> str:
     """The key of ``profile['top_share']`` for the top ``pct`` % of items (``10`` -> ``'top_10pct'``)."""
@@ -86,14 +103,9 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
         f"sum(n_{e}), count(*) FILTER (n_{e} > 0)" for e in present) + " FROM users").fetchone() if present else ()
     events = {e: int(row[2 * j]) for j, e in enumerate(present) if row[2 * j]}
     users_per = {e: int(row[2 * j + 1]) for j, e in enumerate(present)}
-    steps = [s for s in FUNNEL if s in events]
-    funnel, funnel_users, prev = {}, {}, None
-    for s in steps:
-        funnel[s] = 1.0 if prev is None else (events[s] / events[prev] if events[prev] else None)
-        funnel_users[s] = int(users_per.get(s, 0))
-        prev = s
-    first = events[steps[0]] if steps else 0
-    funnel_from_first = {s: (events[s] / first if first else None) for s in steps}
+    steps, funnel, funnel_from_first = funnel_rates(events)
+    funnel_users = {s: int(users_per.get(s, 0)) for s in steps}
+    side_actions = {s: {"events": events[s], "users": int(users_per.get(s, 0))} for s in SIDE_ACTIONS if s in events}
     n_pairs = con.execute("SELECT count(*) FROM interactions").fetchone()[0]
 
     item_counts = [float(r[0]) for r in con.execute("SELECT n_events FROM items ORDER BY n_events").fetchall()]
@@ -141,6 +153,7 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
         "funnel": funnel,
         "funnel_users": funnel_users,
         "funnel_from_first": funnel_from_first,
+        "side_actions": side_actions,
         "sparsity": float(1 - n_pairs / (n_users * n_items)) if n_users and n_items else None,
         "gini_items": gini(item_counts),
         "top_share": top_share,

@@ -241,3 +241,25 @@ def test_profile_quality_and_flag_counts(run_ingest):
 ])
 def test_gini(values, expected):
     assert gini(values) == pytest.approx(expected)
+
+
+def test_profile_funnel_starts_at_exposures_and_keeps_fav_beside_it(run_ingest):
+    rows = ([("u1", "i1", "exposure")] * 4 + [("u2", "i2", "exposure")] * 4 + [("u1", "i1", "view")] * 4
+            + [("u1", "i1", "fav")] * 3 + [("u2", "i2", "cart")] * 2 + [("u2", "i2", "purchase")])
+    text = "user_id,item_id,timestamp,event\n" + "".join(
+        f"{u},{i},2024-01-01T00:{k:02d}:00Z,{e}\n" for k, (u, i, e) in enumerate(rows))
+    p = run_ingest(text).profile
+    assert list(p["funnel"]) == ["exposure", "view", "cart", "purchase"]
+    assert p["funnel"] == {"exposure": 1.0, "view": 0.5, "cart": 0.5, "purchase": 0.5}  # not "of fav"
+    assert p["funnel_from_first"]["purchase"] == pytest.approx(1 / 8)
+    assert p["funnel_users"] == {"exposure": 2, "view": 1, "cart": 1, "purchase": 1}
+    assert p["side_actions"] == {"fav": {"events": 3, "users": 1}}
+
+
+def test_funnel_rates_from_counts_alone():
+    from causalrec_core.data.profile import funnel_rates
+
+    steps, rate, first = funnel_rates({"view": 10, "fav": 5, "purchase": 2, "other": 7})
+    assert steps == ["view", "purchase"] and rate == {"view": 1.0, "purchase": 0.2}
+    assert first == {"view": 1.0, "purchase": 0.2}
+    assert funnel_rates({"fav": 3}) == ([], {}, {})

@@ -58,3 +58,24 @@ def test_long_tail_title_is_short_and_log_axes_label_powers_of_ten():
     assert fig.layout.title.text == "Item popularity long tail"
     assert fig.layout.title.subtitle.text == "Gini 0.547; the top 10% of items hold 53.2% of the events"
     assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.dtick == 1
+
+
+def test_funnel_of_a_profile_stored_with_fav_as_a_step_is_read_with_todays_steps():
+    from ui import charts
+
+    # as an older version stored it: sorted keys, fav a step, purchase's rate "of fav"
+    old = {"events": {"cart": 50, "fav": 40, "purchase": 46, "view": 200},
+           "funnel": {"cart": 0.25, "fav": 0.8, "purchase": 1.15, "view": 1.0},
+           "funnel_users": {"cart": 20, "fav": 15, "purchase": 18, "view": 60}}
+    assert charts.funnel_steps(old) == ["view", "cart", "purchase"]
+    frame = charts.funnel_frame(old)
+    assert frame["conversion from previous step"].tolist() == [1.0, 0.25, 0.92]  # purchase of cart, not of fav
+    assert frame["users reaching the step"].tolist() == [60, 20, 18]
+    fig = charts.funnel(old)
+    assert list(fig.data[0].y) == ["view", "cart", "purchase"]
+    assert "92.0% of cart, 23.0% of view" in fig.data[0].text[2]
+    assert charts.side_action_text(old) == ("Beside the funnel (not a step: users favourite without buying and buy "
+                                            "without favouriting): fav: 40 events by 15 users (20.0% of view events).")
+    new = {"events": {"exposure": 100, "view": 20}, "funnel_users": {"exposure": 9, "view": 5}, "side_actions": {}}
+    assert charts.funnel_frame(new)["share of exposure events"].tolist() == [1.0, 0.2]
+    assert charts.side_action_text(new) == ""
