@@ -117,7 +117,7 @@ def _cmd_profile(args) -> int:
                                  "events", "time_min", "time_max", "funnel")}
     result |= {
         "pairs": p["pairs"], "sparsity": p["sparsity"], "gini_items": p["gini_items"],
-        "top_share": p["top_share"], "funnel_users": p["funnel_users"],
+        "top_share": p["top_share"], "funnel_users": p["funnel_users"], "side_actions": p["side_actions"],
         "user_activity": {k: v for k, v in p["user_activity"].items() if k != "histogram"},
         "mapping": res.mapping, "event_map": res.event_map, "format": fmt.to_dict(),
         "time_parse": res.cleaning_report()["time_parse"], "cleaning": res.report,
@@ -136,6 +136,10 @@ def _cmd_profile(args) -> int:
     print("events: " + ", ".join(f"{k} {v:,}" for k, v in p["events"].items()))
     print("funnel (events of a step / events of the previous step): "
           + " -> ".join(f"{k} {v:.2%}" if v is not None else f"{k} n/a" for k, v in p["funnel"].items()))
+    for action, counts in p["side_actions"].items():  # not funnel steps (a fav is not on the way to a purchase)
+        per_view = (f", {counts['events'] / p['events']['view']:.1%} of view events" if p["events"].get("view")
+                    else "")
+        print(f"beside the funnel: {action} {counts['events']:,} events by {counts['users']:,} users{per_view}")
     print(f"sparsity {p['sparsity']:.5f}; Gini of item popularity {p['gini_items']:.3f}; "
           f"top 10% of items hold {p['top_share']['top_10pct']:.1%} of events")
     for r in res.report:

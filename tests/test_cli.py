@@ -284,3 +284,14 @@ def test_profile_reads_local_times_in_the_time_zone_given(capsys, write):
     assert res["time_min"].startswith("2024-06-01T00:02")
     rc, _, err = run_cli(capsys, "profile", path, "--time-zone", "Paris")
     assert "is not a time zone name" in assert_one_line_error(rc, err)
+
+
+def test_profile_reports_favourites_beside_the_funnel(capsys, write):
+    text = ("user_id,item_id,timestamp,event\n" + "u1,i1,2024-01-01,view\n" * 1 + "u1,i2,2024-01-02,view\n"
+            + "u1,i1,2024-01-03,fav\nu2,i1,2024-01-04,fav\nu2,i2,2024-01-05,purchase\n")
+    rc, out, _ = run_cli(capsys, "profile", write("log.csv", text))
+    assert rc == 0
+    assert "view 100.00% -> purchase 50.00%" in out  # of the views, not of the favourites
+    assert "beside the funnel: fav 2 events by 2 users, 100.0% of view events" in out
+    res = profile_json(capsys, write("log2.csv", text))
+    assert res["side_actions"] == {"fav": {"events": 2, "users": 2}} and "fav" not in res["funnel"]
