@@ -207,6 +207,10 @@ with tab_f:
     if steps:
         st.plotly_chart(charts.funnel(p), width="stretch", key="chart_funnel")
         st.dataframe(charts.funnel_frame(p), hide_index=True, column_config={
+            "events": st.column_config.NumberColumn(format="localized"),
+            "users with this event": st.column_config.NumberColumn(
+                format="localized", help="Users with at least one event of this step — not users who went "
+                                         "through the earlier steps: the log does not link a purchase to a view."),
             "conversion from previous step": st.column_config.NumberColumn(format="percent"),
             f"share of {steps[0]} events": st.column_config.NumberColumn(format="percent")})
     else:
@@ -244,8 +248,11 @@ with tab_q:
         quality = quality[quality["column"] != "flags"]
         st.caption("The cleaned table also has a `flags` column, set on the kept rows that a cleaning rule flagged "
                    "(see the report above); it is not part of the log.")
-    st.dataframe(quality, hide_index=True, width="stretch",
-                 column_config={"missing_share": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(quality, hide_index=True, width="stretch", column_config={
+        "missing_share": st.column_config.NumberColumn("missing share", format="percent"),
+        "distinct_is_exact": st.column_config.CheckboxColumn(
+            "distinct exact", help="Exact count; unticked: an estimate (HyperLogLog), used on logs of more than "
+                                   "2 million events.")})
     roles = [r for r in ROLES if r in ds.mapping] + [r for r in ds.mapping if r not in ROLES]
     st.markdown("**Column mapping**: " + ", ".join(f"{r} ← {md(ds.mapping[r])}" for r in roles))
     d1, d2, d3 = st.columns(3)

@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 
 from causalrec_core.data.profile import funnel_rates
-from causalrec_core.data.schema import CANONICAL_EVENTS, SIDE_ACTIONS
+from causalrec_core.data.schema import CANONICAL_EVENTS, PROFILE_FUNNEL, SIDE_ACTIONS
 
 
 def plot_text(text: object) -> str:
@@ -24,9 +24,11 @@ def funnel_steps(profile: dict) -> list[str]:
 
 
 def events_in_order(profile: dict) -> list[tuple[str, int]]:
-    """(canonical event, count) in the canonical order, whatever the stored key order."""
+    """(canonical event, count) in the funnel's order, then the side actions (fav), then the rest of
+    the canonical events (rating, other), whatever the stored key order."""
     events = profile["events"]
-    return [(e, events[e]) for e in CANONICAL_EVENTS if e in events] + [
+    order = [*PROFILE_FUNNEL, *SIDE_ACTIONS, *(e for e in CANONICAL_EVENTS if e not in PROFILE_FUNNEL + SIDE_ACTIONS)]
+    return [(e, events[e]) for e in order if e in events] + [
         (e, n) for e, n in events.items() if e not in CANONICAL_EVENTS]
 
 
@@ -45,7 +47,7 @@ def funnel(profile: dict) -> go.Figure:
     counts = [events[s] for s in steps]
     first = events[steps[0]] if steps else 0
     labels = [
-        plot_text(s) + f": {events[s]:,} events" + ("" if i == 0
+        plot_text(s) + f": {_n(events[s], 'event')}" + ("" if i == 0
                                         else f" ({rate[s]:.1%} of {plot_text(steps[i - 1])}"
                                              + (f", {events[s] / first:.1%} of {plot_text(steps[0])})" if i >= 2 else ")"))
         for i, s in enumerate(steps)
@@ -59,9 +61,15 @@ def funnel(profile: dict) -> go.Figure:
     return fig
 
 
+def _n(count: int, noun: str) -> str:
+    """'1 event', '2,798 events'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def funnel_frame(profile: dict) -> pd.DataFrame:
     """The funnel as a table: events, conversion from the previous step, share of the first step's
-    events and users reaching each step (None where a stored profile did not count them)."""
+    events and the users with at least one event of each step — not users who went through the earlier
+    steps (None where a stored profile did not count them)."""
     events = profile["events"]
     steps, rate, from_first = funnel_rates(events)
     users = profile.get("funnel_users") or {}
@@ -69,7 +77,7 @@ def funnel_frame(profile: dict) -> pd.DataFrame:
     return pd.DataFrame({"step": steps, "events": [events[s] for s in steps],
                          "conversion from previous step": [rate[s] for s in steps],
                          f"share of {first} events": [from_first[s] for s in steps],
-                         "users reaching the step": [users.get(s) for s in steps]})
+                         "users with this event": [users.get(s) for s in steps]})
 
 
 def side_action_text(profile: dict) -> str:
@@ -81,14 +89,13 @@ def side_action_text(profile: dict) -> str:
         if not events.get(s):
             continue
         users = (side.get(s) or {}).get("users", (profile.get("funnel_users") or {}).get(s))
-        part = f"{s}: {events[s]:,} events" + (f" by {users:,} users" if users is not None else "")
+        part = f"{s}: {_n(events[s], 'event')}" + (f" by {_n(users, 'user')}" if users is not None else "")
         if events.get("view"):
             part += f" ({events[s] / events['view']:.1%} of view events)"
         parts.append(part)
     if not parts:
         return ""
-    return ("Beside the funnel (not a step: users favourite without buying and buy without favouriting): "
-            + "; ".join(parts) + ".")
+    return "Not a funnel step (a favourite is not on the way to a purchase): " + "; ".join(parts) + "."
 
 
 def events_over_time(profile: dict) -> go.Figure:

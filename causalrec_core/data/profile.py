@@ -170,17 +170,24 @@ def profile(con, *, rows_in: int, dropped: dict[str, int], flagged: dict[str, in
     }
 
 
+#: up to this many events, every column's distinct values are counted exactly; above, estimated
+EXACT_DISTINCT_ROWS = 2_000_000
+
+
 def _quality(con) -> list[dict]:
     """Per column: type, missing values, distinct values (exact for the ids, from the users and
-    items tables; HyperLogLog estimates for the others)."""
+    items tables; exact for the other columns up to :data:`EXACT_DISTINCT_ROWS` events, else
+    HyperLogLog estimates capped at the number of non-missing values)."""
     desc = con.execute("DESCRIBE ev").fetchall()
     types = {r[0]: str(r[1]) for r in desc}
     cols = [r[0] for r in desc if r[0] != "row_id"]
     exact = {"user_id": con.execute("SELECT count(*) FROM users").fetchone()[0],
              "item_id": con.execute("SELECT count(*) FROM items").fetchone()[0]}
     approx = [c for c in cols if c not in exact]
+    small = con.execute("SELECT count(*) FROM ev").fetchone()[0] <= EXACT_DISTINCT_ROWS
+    count = "count(DISTINCT \"{}\")" if small else "approx_count_distinct(\"{}\")"
     exprs = [f'count(*) FILTER ("{c}" IS NULL)' for c in cols]
-    exprs += [f'approx_count_distinct("{c}")' for c in approx]
+    exprs += [count.format(c) for c in approx]
     row = con.execute(f"SELECT count(*), {', '.join(exprs)} FROM ev").fetchone()
     n = row[0] or 1
     missing = dict(zip(cols, row[1:1 + len(cols)], strict=True))
@@ -188,8 +195,10 @@ def _quality(con) -> list[dict]:
     out = []
     for c in cols:
         d = exact.get(c, distinct.get(c))
+        if d is not None and not small and c not in exact:  # an estimate never above the values there are
+            d = min(int(d), int(row[0] - missing[c]))
         out.append({"column": c, "type": types[c], "missing": int(missing[c]),
                     "missing_share": float(missing[c] / n),
                     "distinct": None if d is None else int(d),
-                    "distinct_is_exact": c in exact})
+                    "distinct_is_exact": bool(small or c in exact)})
     return out

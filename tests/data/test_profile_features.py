@@ -263,3 +263,11 @@ def test_funnel_rates_from_counts_alone():
     assert steps == ["view", "purchase"] and rate == {"view": 1.0, "purchase": 0.2}
     assert first == {"view": 1.0, "purchase": 0.2}
     assert funnel_rates({"fav": 3}) == ([], {}, {})
+
+
+def test_quality_counts_distinct_values_exactly_on_small_logs(run_ingest):
+    text = "user_id,item_id,timestamp,event\n" + "".join(
+        f"u{k % 7},i{k % 11},2024-01-01T{k // 60:02d}:{k % 60:02d}:00Z,view\n" for k in range(200))
+    q = {r["column"]: r for r in run_ingest(text).profile["quality"]}
+    assert q["timestamp"]["distinct"] == 200 and q["timestamp"]["distinct_is_exact"] is True
+    assert q["user_id"]["distinct"] == 7 and q["item_id"]["distinct"] == 11

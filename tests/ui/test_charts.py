@@ -70,12 +70,16 @@ def test_funnel_of_a_profile_stored_with_fav_as_a_step_is_read_with_todays_steps
     assert charts.funnel_steps(old) == ["view", "cart", "purchase"]
     frame = charts.funnel_frame(old)
     assert frame["conversion from previous step"].tolist() == [1.0, 0.25, 0.92]  # purchase of cart, not of fav
-    assert frame["users reaching the step"].tolist() == [60, 20, 18]
+    assert frame["users with this event"].tolist() == [60, 20, 18]
     fig = charts.funnel(old)
     assert list(fig.data[0].y) == ["view", "cart", "purchase"]
     assert "92.0% of cart, 23.0% of view" in fig.data[0].text[2]
-    assert charts.side_action_text(old) == ("Beside the funnel (not a step: users favourite without buying and buy "
-                                            "without favouriting): fav: 40 events by 15 users (20.0% of view events).")
+    assert charts.side_action_text(old) == ("Not a funnel step (a favourite is not on the way to a purchase): "
+                                            "fav: 40 events by 15 users (20.0% of view events).")
+    assert [e for e, _ in charts.events_in_order(old)] == ["view", "cart", "purchase", "fav"]
+    one = {"events": {"view": 1, "fav": 1}, "side_actions": {"fav": {"events": 1, "users": 1}}}
+    assert charts.funnel(one).data[0].text[0] == "view: 1 event"
+    assert charts.side_action_text(one).endswith("fav: 1 event by 1 user (100.0% of view events).")
     new = {"events": {"exposure": 100, "view": 20}, "funnel_users": {"exposure": 9, "view": 5}, "side_actions": {}}
     assert charts.funnel_frame(new)["share of exposure events"].tolist() == [1.0, 0.2]
     assert charts.side_action_text(new) == ""
