@@ -240,8 +240,8 @@ with tab_q:
     bots = next((r for r in ds.cleaning_report["rules"] if r["rule"] == "bot_user" and r.get("detail")), None)
     if bots is not None:
         st.caption(f"Bot-like users: {md(bots['detail'])}.")
-    st.caption(f"Timestamps parsed as {ds.cleaning_report.get('time_parse')}. "
-               f"Options: {json.dumps(ds.cleaning_report.get('options'))}")
+    st.caption(md(f"Timestamps parsed as {ds.cleaning_report.get('time_parse')}. "
+                  + charts.options_text(ds.cleaning_report.get("options") or {})))
     st.markdown("**Columns of the cleaned events**")
     quality = pd.DataFrame(p["quality"])
     if "flags" in set(quality["column"]):  # the cleaning's own marker column: said, not listed as data

@@ -66,6 +66,13 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+def options_text(options: dict) -> str:
+    """The cleaning options in words (the action of each rule is in the report table itself)."""
+    bots = options.get("bot_threshold")
+    return ("Bot threshold: " + (f"{int(bots):,} events per user, set by hand" if bots else "automatic")
+            + "; the action of each rule (keep and flag, or drop) is in the table above.")
+
+
 def funnel_frame(profile: dict) -> pd.DataFrame:
     """The funnel as a table: events, conversion from the previous step, share of the first step's
     events and the users with at least one event of each step — not users who went through the earlier

@@ -58,16 +58,16 @@ for _canon, _labels in {
 #: French, German, Spanish and Italian labels (written without accents: labels are compared with their
 #: accents folded, so 'Détail' and 'añadir_al_carrito' match too)
 for _canon, _labels in {
-    "exposure": ("affichage", "einblendung", "impresion", "impressione", "visualizzazione_annuncio"),
-    "view": ("vue", "consultation", "visualisation", "vue_produit", "vue_detail", "fiche_produit",
+    "exposure": ("affichage", "affichages", "affiche", "einblendung", "einblendungen", "impresion", "impressione", "visualizzazione_annuncio"),
+    "view": ("vue", "vues", "consulte", "consultation", "consultations", "visualisation", "vue_produit", "vue_detail", "fiche_produit",
              "ansicht", "aufruf", "seitenaufruf", "produktansicht", "vista", "visita", "vista_producto",
              "visualizacion", "visualizzazione", "dettaglio", "vista_prodotto"),
-    "click": ("clic", "klick", "clique"),
-    "cart": ("panier", "ajout_panier", "ajout_au_panier", "mise_au_panier", "warenkorb", "in_den_warenkorb",
+    "click": ("clic", "clics", "klick", "klicks", "clique", "cliques", "clicado"),
+    "cart": ("panier", "paniers", "ajout_panier", "ajout_au_panier", "mise_au_panier", "warenkorb", "in_den_warenkorb",
              "carrito", "anadir_al_carrito", "agregar_al_carrito", "cesta", "carrello", "aggiungi_al_carrello"),
     "fav": ("favori", "favoris", "favorit", "favoriten", "merkliste", "wunschliste", "favorito", "favoritos",
             "preferito", "preferiti", "me_gusta", "mi_piace", "j_aime"),
-    "purchase": ("achat", "commande", "paiement", "kauf", "gekauft", "bestellung", "kaufen", "compra", "comprar",
+    "purchase": ("achat", "achats", "achete", "commande", "commandes", "paiement", "kauf", "gekauft", "bestellung", "kaufen", "compra", "comprar",
                  "pedido", "acquisto", "ordine", "pagamento", "pago"),
     "rating": ("avis", "bewertung", "valoracion", "resena", "valutazione", "recensione"),
 }.items():

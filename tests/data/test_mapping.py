@@ -264,3 +264,12 @@ def test_an_id_column_as_event_column_is_refused(run_ingest):
     text = "user_id,item_id,timestamp,code\n" + "".join(f"u{i},i{i},2024-01-05,c{i}\n" for i in range(1002))
     with pytest.raises(DataError, match="'code' has more than 1000 distinct labels"):
         run_ingest(text, {"user": "user_id", "item": "item_id", "timestamp": "timestamp", "event": "code"})
+
+
+def test_french_plurals_and_accented_verb_forms_are_recognised():
+    from causalrec_core.data.mapping import canonical_event
+
+    for label, event in (("clics", "click"), ("Achats", "purchase"), ("affichages", "exposure"),
+                         ("affiché", "exposure"), ("consulté", "view"), ("achète", "purchase"),
+                         ("paniers", "cart")):
+        assert canonical_event(label) == event, label

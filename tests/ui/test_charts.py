@@ -83,3 +83,10 @@ def test_funnel_of_a_profile_stored_with_fav_as_a_step_is_read_with_todays_steps
     new = {"events": {"exposure": 100, "view": 20}, "funnel_users": {"exposure": 9, "view": 5}, "side_actions": {}}
     assert charts.funnel_frame(new)["share of exposure events"].tolist() == [1.0, 0.2]
     assert charts.side_action_text(new) == ""
+
+
+def test_cleaning_options_in_words():
+    from ui import charts
+
+    assert charts.options_text({"bot_threshold": None}).startswith("Bot threshold: automatic;")
+    assert charts.options_text({"bot_threshold": 1500}).startswith("Bot threshold: 1,500 events per user, set by hand;")
